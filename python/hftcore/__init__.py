@@ -1,0 +1,12 @@
+"""hftcore: a Rust order-book, matching and risk core under a typed Python face.
+
+The compiled module is :mod:`hftcore._core`; this package re-exports its public classes with
+the documented Python helpers around them.
+"""
+
+from __future__ import annotations
+
+from hftcore import errors
+from hftcore._core import Instrument, __version__
+
+__all__ = ["Instrument", "__version__", "errors"]

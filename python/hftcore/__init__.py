@@ -7,6 +7,6 @@ the documented Python helpers around them.
 from __future__ import annotations
 
 from hftcore import errors
-from hftcore._core import Instrument, __version__
+from hftcore._core import Instrument, OrderEvent, __version__
 
-__all__ = ["Instrument", "__version__", "errors"]
+__all__ = ["Instrument", "OrderEvent", "__version__", "errors"]

@@ -41,3 +41,21 @@ class Instrument:
     def ticks_to_float(self, ticks: int) -> float: ...
     def lots_to_float(self, lots: int) -> float: ...
     def notional(self, ticks: int, lots: int) -> str: ...
+
+class OrderEvent:
+    """One state change of an order (ACCEPTED, REJECTED, TRIGGERED, REPLACED, FILLED,
+    CANCELED, EXPIRED); prices in ticks, quantities in lots, ``fee_raw`` in 1e-12 money units."""
+
+    kind: Literal["ACCEPTED", "REJECTED", "TRIGGERED", "REPLACED", "FILLED", "CANCELED", "EXPIRED"]
+    order_id: int
+    ts: int
+    trade_id: int
+    side: int
+    price: int
+    quantity: int
+    leaves: int
+    liquidity: Literal["MAKER", "TAKER", ""]
+    fee_raw: int
+    reason: str
+    @property
+    def fee(self) -> Decimal: ...

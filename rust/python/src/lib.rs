@@ -6,11 +6,13 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod events;
 mod instrument;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<instrument::Instrument>()?;
+    module.add_class::<events::OrderEvent>()?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Pure Rust with no Python in it; `rust/python` binds it as `hftcore._core`. Prices and
 //! quantities are `i64` ticks and lots of the instrument ([`types`]); money is exact `i128`.
 
+pub mod book;
 pub mod matching;
 pub mod types;
 

@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod matching;
+pub mod replay;
 pub mod types;
 
 pub use types::{InstrumentSpec, Money, Price, Quantity, Rounding, Side, ValueError};

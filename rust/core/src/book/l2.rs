@@ -124,6 +124,15 @@ impl OrderBookL2 {
         self.asks.shrink_if_sparse(0);
     }
 
+    pub fn sequence_tracker(&self) -> SequenceTracker {
+        self.sequence
+    }
+
+    /// Records `sequence` as the last one applied (bulk replay checks sequences itself).
+    pub fn set_last_sequence(&mut self, sequence: u64) {
+        self.sequence.accept(sequence);
+    }
+
     /// Last sequence number applied, if any.
     pub fn last_sequence(&self) -> Option<u64> {
         self.sequence.last()

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::book::features::{self, BookView};
 use crate::book::ladder::Ladder;
-use crate::book::BookError;
+use crate::book::{BookError, SequenceTracker};
 use crate::matching::OrderId;
 use crate::types::{Price, Quantity, Side};
 
@@ -54,6 +54,7 @@ pub struct OrderBookL3 {
     bids: Ladder<u32>,
     asks: Ladder<u32>,
     next_priority: u64,
+    sequence: SequenceTracker,
 }
 
 impl Default for OrderBookL3 {
@@ -73,7 +74,21 @@ impl OrderBookL3 {
             bids: Ladder::new(Side::Buy),
             asks: Ladder::new(Side::Sell),
             next_priority: 0,
+            sequence: SequenceTracker::default(),
         }
+    }
+
+    pub fn sequence_tracker(&self) -> SequenceTracker {
+        self.sequence
+    }
+
+    pub fn set_sequence_tracker(&mut self, sequence: SequenceTracker) {
+        self.sequence = sequence;
+    }
+
+    /// Last sequence number applied by a bulk replay, if any.
+    pub fn last_sequence(&self) -> Option<u64> {
+        self.sequence.last()
     }
 
     fn ladder(&self, side: Side) -> &Ladder<u32> {
@@ -264,6 +279,7 @@ impl OrderBookL3 {
     pub fn clear(&mut self) {
         *self = OrderBookL3 {
             next_priority: self.next_priority,
+            sequence: self.sequence,
             ..OrderBookL3::new()
         };
     }

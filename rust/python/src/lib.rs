@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod book;
 mod errors;
 mod events;
 mod instrument;
@@ -14,5 +15,11 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<instrument::Instrument>()?;
     module.add_class::<events::OrderEvent>()?;
+    module.add_class::<book::OrderBookL2>()?;
+    module.add_class::<book::OrderBookL3>()?;
+    module.add_class::<book::ReplayResult>()?;
+    let py = module.py();
+    module.add("L2_DELTA_DTYPE", book::l2_delta_dtype(py)?)?;
+    module.add("L3_MESSAGE_DTYPE", book::l3_message_dtype(py)?)?;
     Ok(())
 }

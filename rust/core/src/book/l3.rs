@@ -269,6 +269,13 @@ impl OrderBookL3 {
             .map(move |(price, level)| (price, self.levels[level as usize].quantity))
     }
 
+    /// Total quantity resting at a price (0 if no level).
+    pub fn quantity_at(&self, side: Side, price: Price) -> Quantity {
+        self.ladder(side)
+            .get(price)
+            .map_or(0, |level| self.levels[level as usize].quantity)
+    }
+
     /// Number of orders resting at a price.
     pub fn order_count_at(&self, side: Side, price: Price) -> usize {
         self.ladder(side)

@@ -1,8 +1,31 @@
-"""Value types of hftcore: enums and instruments shared by every layer."""
+"""Value types of hftcore: enums, instruments and risk types shared by every layer."""
 
 from __future__ import annotations
 
 from hftcore._core import Instrument
 from hftcore.model.enums import BookAction, DeltaFlag, Side
+from hftcore.model.risk import (
+    AccountLimits,
+    CircuitBreakerTrip,
+    InstrumentLimits,
+    RejectReason,
+    RiskPosition,
+    ThrottleLimit,
+    TrackedOrder,
+    TradingState,
+)
 
-__all__ = ["BookAction", "DeltaFlag", "Instrument", "Side"]
+__all__ = [
+    "AccountLimits",
+    "BookAction",
+    "CircuitBreakerTrip",
+    "DeltaFlag",
+    "Instrument",
+    "InstrumentLimits",
+    "RejectReason",
+    "RiskPosition",
+    "Side",
+    "ThrottleLimit",
+    "TrackedOrder",
+    "TradingState",
+]

@@ -25,5 +25,5 @@ pub use limits::{
     MAX_OPEN_ORDERS_CAPACITY, MAX_THROTTLE_CAPACITY,
 };
 pub use open_orders::OpenOrder;
-pub use position::{Exposure, PositionState};
+pub use position::{cost_basis_at, Exposure, PositionState};
 pub use reason::{RejectReason, RiskDecision, TradingState};

@@ -2,7 +2,10 @@
 //! worst-case exposure the gate limits. Pure functions over values: the gate computes the next
 //! state first and commits it only when every step succeeded, so a failed event changes nothing.
 
-use crate::types::{Money, Price, Quantity, Side};
+use crate::types::{
+    parse_decimal_scaled_i128, InstrumentSpec, Money, Price, Quantity, Side, ValueError,
+    MONEY_SCALE,
+};
 
 /// Position of one instrument with its average-cost accounting, in lots and money units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,6 +26,24 @@ pub fn money_value(price: Price, quantity: i128, notional_per_tick_lot: Money) -
     quantity
         .checked_mul(i128::from(price))?
         .checked_mul(notional_per_tick_lot)
+}
+
+/// Cost basis of `quantity` signed lots entered at `average_price`, decimal text in the quote
+/// currency per unit of the instrument. Exact: the price may carry at most
+/// `MONEY_SCALE - size precision` decimals.
+pub fn cost_basis_at(
+    spec: &InstrumentSpec,
+    quantity: Quantity,
+    average_price: &str,
+) -> Result<Money, ValueError> {
+    let price = parse_decimal_scaled_i128(average_price, MONEY_SCALE - spec.lot.precision)?;
+    if price <= 0 {
+        return Err(ValueError::NonPositivePrice(average_price.to_string()));
+    }
+    i128::from(quantity)
+        .checked_mul(i128::from(spec.lot.units))
+        .and_then(|units| units.checked_mul(price))
+        .ok_or_else(|| ValueError::Overflow(average_price.to_string()))
 }
 
 impl PositionState {
@@ -202,6 +223,25 @@ mod tests {
             PositionState::default().after_fill(Side::Buy, i64::MAX, i64::MAX, 0, Money::MAX),
             None
         );
+    }
+
+    #[test]
+    fn cost_basis_at_an_average_price_is_exact() {
+        let spec = InstrumentSpec::simple("0.5", 1, "0.001", 3);
+        // 2.5 units (2500 lots) at 100.123456789 = 250.3086419725.
+        assert_eq!(
+            cost_basis_at(&spec, 2_500, "100.123456789"),
+            Ok(250_308_641_972_500)
+        );
+        assert_eq!(cost_basis_at(&spec, -1_000, "3"), Ok(-3_000_000_000_000));
+        assert!(matches!(
+            cost_basis_at(&spec, 1, "0.0000000001"),
+            Err(ValueError::OffGrid { .. })
+        ));
+        assert!(matches!(
+            cost_basis_at(&spec, 1, "-2"),
+            Err(ValueError::NonPositivePrice(_))
+        ));
     }
 
     #[test]

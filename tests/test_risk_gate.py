@@ -17,6 +17,7 @@ from hftcore import (
     RejectReason,
     RiskGate,
     RiskPosition,
+    Side,
     ThrottleLimit,
     TrackedOrder,
     TradingState,
@@ -91,7 +92,10 @@ def test_limits_decode_from_a_config_table() -> None:
 def test_an_approved_order_is_open_and_counted() -> None:
     gate = make_gate()
     assert gate.check_order(1, 0, BUY, PRICE, 3, 0) == RejectReason.APPROVED
-    assert gate.open_orders() == [TrackedOrder(order_id=1, instrument=0, side=BUY, open_quantity=3)]
+    assert gate.open_orders() == [
+        TrackedOrder(order_id=1, instrument=0, side=Side.BUY, open_quantity=3)
+    ]
+    assert gate.open_orders()[0].side is Side.BUY
     position = gate.position(0)
     assert position == RiskPosition(
         instrument=0,

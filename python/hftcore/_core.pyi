@@ -167,7 +167,6 @@ def synthetic_l3_messages(
     start_ts: int = 1_700_000_000_000_000_000,
 ) -> Records: ...
 def l2_deltas_from_l3(messages: Records) -> Records: ...
-
 def risk_reject_reasons() -> list[tuple[int, str, str]]:
     """The ``(code, name, sentence)`` of every risk reject reason, in check order."""
 

@@ -18,6 +18,7 @@ from enum import IntEnum
 import msgspec
 
 from hftcore._core import risk_reject_reasons
+from hftcore.model.enums import Side
 
 #: A decimal amount: an exact ``int`` or ``Decimal``, or a ``float`` taken as the decimal it
 #: prints as. Strings are accepted at run time too.
@@ -149,7 +150,6 @@ class TrackedOrder(msgspec.Struct, frozen=True, kw_only=True):
 
     order_id: int
     instrument: int
-    #: 0 buy, 1 sell.
-    side: int
+    side: Side
     #: Lots not yet filled.
     open_quantity: int

@@ -238,7 +238,10 @@ fn tracked_order<'py>(py: Python<'py>, order: &OpenOrder) -> PyResult<Bound<'py,
     let fields = PyDict::new(py);
     fields.set_item("order_id", order.order_id)?;
     fields.set_item("instrument", order.instrument)?;
-    fields.set_item("side", order.side as u8)?;
+    fields.set_item(
+        "side",
+        model(py)?.getattr("Side")?.call1((order.side as u8,))?,
+    )?;
     fields.set_item("open_quantity", order.open_quantity)?;
     model_value(py, "TrackedOrder", &fields)
 }

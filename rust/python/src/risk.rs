@@ -7,7 +7,7 @@ use hftcore_core::risk::{
     ThrottleLimit, TradingState,
 };
 use hftcore_core::types::{parse_decimal_scaled, parse_decimal_scaled_i128, MONEY_SCALE};
-use hftcore_core::{InstrumentSpec, Money, Price, Quantity, Rounding, ValueError};
+use hftcore_core::{InstrumentSpec, Money, Price, Quantity, Rounding};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule, PyType};
@@ -43,7 +43,15 @@ fn decimal(py: Python<'_>, money: Money) -> PyResult<Bound<'_, PyAny>> {
 }
 
 fn risk_error(error: RiskError) -> PyErr {
-    Python::attach(|py| raise(py, "InvalidValue", error.code(), error.to_string()))
+    match error {
+        // Conversion errors keep their own codes (NOT_A_NUMBER, OFF_GRID, ...).
+        RiskError::InvalidValue(error) => value_error(error),
+        error => invalid_value(error.code(), error.to_string()),
+    }
+}
+
+fn invalid_value(code: &str, message: String) -> PyErr {
+    Python::attach(|py| raise(py, "InvalidValue", code, message))
 }
 
 fn limits_error(error: LimitsError) -> PyErr {
@@ -162,9 +170,10 @@ fn throttle_field(limits: &Bound<'_, PyAny>, field: &str) -> PyResult<Option<Thr
 
 fn trading_state(code: u8) -> PyResult<TradingState> {
     TradingState::from_code(code).ok_or_else(|| {
-        value_error(ValueError::InvalidSpec(format!(
-            "trading state must be 0 (ACTIVE), 1 (REDUCING) or 2 (HALTED), got {code}"
-        )))
+        invalid_value(
+            "UNKNOWN_TRADING_STATE",
+            format!("trading state must be 0 (ACTIVE), 1 (REDUCING) or 2 (HALTED), got {code}"),
+        )
     })
 }
 
@@ -340,14 +349,10 @@ impl RiskGate {
             .position(|id| id == instrument_id)
             .map(|index| index as u32)
             .ok_or_else(|| {
-                Python::attach(|py| {
-                    raise(
-                        py,
-                        "InvalidValue",
-                        "UNKNOWN_INSTRUMENT",
-                        format!("instrument {instrument_id} is not registered"),
-                    )
-                })
+                invalid_value(
+                    "UNKNOWN_INSTRUMENT",
+                    format!("instrument {instrument_id} is not registered"),
+                )
             })
     }
 
@@ -520,9 +525,10 @@ impl RiskGate {
         let cost_basis = match (quantity, average_price) {
             (0, _) => 0,
             (_, None) => {
-                return Err(value_error(ValueError::InvalidSpec(
+                return Err(invalid_value(
+                    "MISSING_AVERAGE_PRICE",
                     "average_price is required for a non-zero position".into(),
-                )))
+                ))
             }
             (_, Some(price)) => {
                 cost_basis_at(spec, quantity, &text_of(price)?).map_err(value_error)?

@@ -63,16 +63,7 @@ impl RiskError {
             RiskError::Overfill { .. } => "OVERFILL",
             RiskError::InconsistentPosition { .. } => "INCONSISTENT_POSITION",
             RiskError::Overflow => "OVERFLOW",
-            RiskError::InvalidValue(error) => match error {
-                ValueError::NotANumber(_) => "NOT_A_NUMBER",
-                ValueError::Infinite => "INFINITE",
-                ValueError::OffGrid { .. } => "OFF_GRID",
-                ValueError::NonPositiveQuantity(_) => "NON_POSITIVE_QUANTITY",
-                ValueError::NonPositivePrice(_) => "NON_POSITIVE_PRICE",
-                ValueError::Overflow(_) => "OVERFLOW",
-                ValueError::UnknownSide(_) => "UNKNOWN_SIDE",
-                ValueError::InvalidSpec(_) => "INVALID_VALUE",
-            },
+            RiskError::InvalidValue(_) => "INVALID_VALUE",
         }
     }
 }

@@ -14,12 +14,12 @@ from hftcore import (
     CircuitBreakerTrip,
     Instrument,
     InstrumentLimits,
+    OpenOrder,
     RejectReason,
     RiskGate,
     RiskPosition,
     Side,
     ThrottleLimit,
-    TrackedOrder,
     TradingState,
 )
 from hftcore._core import risk_reject_reasons
@@ -93,7 +93,7 @@ def test_an_approved_order_is_open_and_counted() -> None:
     gate = make_gate()
     assert gate.check_order(1, 0, BUY, PRICE, 3, 0) == RejectReason.APPROVED
     assert gate.open_orders() == [
-        TrackedOrder(order_id=1, instrument=0, side=Side.BUY, open_quantity=3)
+        OpenOrder(order_id=1, instrument=0, side=Side.BUY, open_quantity=3)
     ]
     assert gate.open_orders()[0].side is Side.BUY
     position = gate.position(0)

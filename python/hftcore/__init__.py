@@ -24,10 +24,10 @@ from hftcore.model.risk import (
     AccountLimits,
     CircuitBreakerTrip,
     InstrumentLimits,
+    OpenOrder,
     RejectReason,
     RiskPosition,
     ThrottleLimit,
-    TrackedOrder,
     TradingState,
 )
 
@@ -40,6 +40,7 @@ __all__ = [
     "DeltaFlag",
     "Instrument",
     "InstrumentLimits",
+    "OpenOrder",
     "OrderBookL2",
     "OrderBookL3",
     "OrderEvent",
@@ -49,7 +50,6 @@ __all__ = [
     "RiskPosition",
     "Side",
     "ThrottleLimit",
-    "TrackedOrder",
     "TradingState",
     "__version__",
     "errors",

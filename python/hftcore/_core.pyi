@@ -10,8 +10,8 @@ from hftcore.model.risk import (
     AccountLimits,
     CircuitBreakerTrip,
     InstrumentLimits,
+    OpenOrder,
     RiskPosition,
-    TrackedOrder,
     TradingState,
 )
 
@@ -266,8 +266,8 @@ class RiskGate:
     @property
     def open_order_count(self) -> int: ...
     def position(self, instrument: int) -> RiskPosition: ...
-    def open_order(self, order_id: int) -> TrackedOrder | None: ...
-    def open_orders(self) -> list[TrackedOrder]:
+    def open_order(self, order_id: int) -> OpenOrder | None: ...
+    def open_orders(self) -> list[OpenOrder]:
         """Every open order, sorted by order id."""
     def order_tokens(self, ts: int) -> int | None: ...
     def cancel_tokens(self, ts: int) -> int | None: ...

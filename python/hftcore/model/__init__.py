@@ -8,10 +8,10 @@ from hftcore.model.risk import (
     AccountLimits,
     CircuitBreakerTrip,
     InstrumentLimits,
+    OpenOrder,
     RejectReason,
     RiskPosition,
     ThrottleLimit,
-    TrackedOrder,
     TradingState,
 )
 
@@ -22,10 +22,10 @@ __all__ = [
     "DeltaFlag",
     "Instrument",
     "InstrumentLimits",
+    "OpenOrder",
     "RejectReason",
     "RiskPosition",
     "Side",
     "ThrottleLimit",
-    "TrackedOrder",
     "TradingState",
 ]

@@ -145,7 +145,7 @@ class RiskPosition(msgspec.Struct, frozen=True, kw_only=True):
     gross_exposure: Decimal
 
 
-class TrackedOrder(msgspec.Struct, frozen=True, kw_only=True):
+class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
     """An order the gate counts as open."""
 
     order_id: int

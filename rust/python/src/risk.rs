@@ -243,7 +243,7 @@ fn instrument_limits(
     Ok(parsed)
 }
 
-fn tracked_order<'py>(py: Python<'py>, order: &OpenOrder) -> PyResult<Bound<'py, PyAny>> {
+fn open_order_value<'py>(py: Python<'py>, order: &OpenOrder) -> PyResult<Bound<'py, PyAny>> {
     let fields = PyDict::new(py);
     fields.set_item("order_id", order.order_id)?;
     fields.set_item("instrument", order.instrument)?;
@@ -252,7 +252,7 @@ fn tracked_order<'py>(py: Python<'py>, order: &OpenOrder) -> PyResult<Bound<'py,
         model(py)?.getattr("Side")?.call1((order.side as u8,))?,
     )?;
     fields.set_item("open_quantity", order.open_quantity)?;
-    model_value(py, "TrackedOrder", &fields)
+    model_value(py, "OpenOrder", &fields)
 }
 
 /// The `(code, name, sentence)` of every reject reason, in check order.
@@ -436,7 +436,7 @@ impl RiskGate {
         let price = text_of(price)?;
         let quantity = text_of(quantity)?;
         self.gate
-            .check_order_text(order_id, instrument, side, &price, &quantity, ts)
+            .check_order_values(order_id, instrument, side, &price, &quantity, ts)
             .map(RiskDecision::code)
             .map_err(risk_error)
     }
@@ -668,7 +668,7 @@ impl RiskGate {
         model_value(py, "RiskPosition", &fields)
     }
 
-    /// The open order with this id as a `TrackedOrder`, or `None`.
+    /// The open order with this id as a `OpenOrder`, or `None`.
     fn open_order<'py>(
         &self,
         py: Python<'py>,
@@ -676,17 +676,17 @@ impl RiskGate {
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.gate
             .open_order(order_id)
-            .map(|order| tracked_order(py, &order))
+            .map(|order| open_order_value(py, &order))
             .transpose()
     }
 
-    /// Every open order as a `TrackedOrder`, sorted by order id.
+    /// Every open order as a `OpenOrder`, sorted by order id.
     fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let mut orders: Vec<OpenOrder> = self.gate.open_orders().copied().collect();
         orders.sort_unstable_by_key(|order| order.order_id);
         orders
             .iter()
-            .map(|order| tracked_order(py, order))
+            .map(|order| open_order_value(py, order))
             .collect()
     }
 

@@ -87,7 +87,7 @@ pub struct CircuitBreakerTrip {
 
 /// What the gate knows about one instrument, as returned by [`RiskGate::position`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InstrumentPosition {
+pub struct RiskPosition {
     pub position: PositionState,
     /// Lots of open buy orders.
     pub open_buy_quantity: Quantity,
@@ -417,7 +417,7 @@ impl RiskGate {
     /// As [`RiskGate::check_order`] with price and quantity as decimal text in the
     /// instrument's units; a value off the tick or lot grid is rejected with
     /// [`RejectReason::OffGrid`] before any other check.
-    pub fn check_order_text(
+    pub fn check_order_values(
         &mut self,
         order_id: u64,
         instrument: u32,
@@ -858,9 +858,9 @@ impl RiskGate {
         self.totals.net_exposure()
     }
 
-    pub fn position(&self, instrument: u32) -> Result<InstrumentPosition, RiskError> {
+    pub fn position(&self, instrument: u32) -> Result<RiskPosition, RiskError> {
         let instrument = self.instrument(instrument)?;
-        Ok(InstrumentPosition {
+        Ok(RiskPosition {
             position: instrument.holdings.position,
             open_buy_quantity: instrument.holdings.open_buy,
             open_sell_quantity: instrument.holdings.open_sell,

@@ -678,19 +678,19 @@ fn restored_orders_and_positions_count_without_moving_daily_pnl() {
 fn decimal_orders_off_the_grid_are_rejected_as_off_grid() {
     let mut gate = gate();
     assert_eq!(
-        gate.check_order_text(1, 0, Side::Buy, "100.005", "1", 0),
+        gate.check_order_values(1, 0, Side::Buy, "100.005", "1", 0),
         Ok(rejected(RejectReason::OffGrid))
     );
     assert_eq!(
-        gate.check_order_text(1, 0, Side::Buy, "100.00", "1.5", 0),
+        gate.check_order_values(1, 0, Side::Buy, "100.00", "1.5", 0),
         Ok(rejected(RejectReason::OffGrid))
     );
     assert!(matches!(
-        gate.check_order_text(1, 0, Side::Buy, "nan", "1", 0),
+        gate.check_order_values(1, 0, Side::Buy, "nan", "1", 0),
         Err(RiskError::InvalidValue(_))
     ));
     assert_eq!(
-        gate.check_order_text(1, 0, Side::Buy, "100.01", "2", 0),
+        gate.check_order_values(1, 0, Side::Buy, "100.01", "2", 0),
         Ok(RiskDecision::Approved)
     );
     assert_eq!(gate.position(0).map(|p| p.open_buy_quantity), Ok(2));

@@ -18,7 +18,7 @@ mod reason;
 mod throttle;
 
 pub use gate::{
-    CircuitBreakerTrip, InstrumentPosition, OrderRequest, RiskError, RiskGate, SetLimitsError,
+    CircuitBreakerTrip, OrderRequest, RiskError, RiskGate, RiskPosition, SetLimitsError,
 };
 pub use limits::{
     AccountLimits, InstrumentLimits, LimitsError, PriceCollar, ThrottleLimit, BPS_DENOMINATOR,

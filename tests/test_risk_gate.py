@@ -51,6 +51,7 @@ def observable_state(gate: RiskGate) -> tuple[Any, ...]:
         gate.instrument_ids,
         gate.trading_state,
         gate.operator_trading_state,
+        gate.day_start_ts,
         gate.kill_switch_engaged,
         gate.circuit_breaker_trip,
         gate.realized_pnl,
@@ -245,6 +246,7 @@ def test_a_daily_loss_trips_the_breaker_with_a_record() -> None:
     gate.reset_circuit_breaker(3 * SECOND)
     assert gate.circuit_breaker_trip is not None
     gate.start_day(4 * SECOND)
+    assert gate.day_start_ts == 4 * SECOND
     assert gate.circuit_breaker_trip is None
     assert gate.trading_state is TradingState.ACTIVE
 

@@ -237,6 +237,9 @@ class RiskGate:
         """Sets a position in signed lots entered at ``average_price``; daily P&L holds."""
     def start_day(self, ts: int) -> None:
         """Makes the current P&L the daily baseline and clears a tripped breaker."""
+    @property
+    def day_start_ts(self) -> int | None:
+        """Timestamp (ns) of the latest :meth:`start_day`, or ``None`` before the first."""
     def engage_kill_switch(self) -> None:
         """Blocks every order until :meth:`reset_kill_switch`; cancels still pass."""
     def reset_kill_switch(self) -> None: ...

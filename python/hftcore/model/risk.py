@@ -113,7 +113,7 @@ class AccountLimits(msgspec.Struct, frozen=True, kw_only=True):
 class CircuitBreakerTrip(msgspec.Struct, frozen=True, kw_only=True):
     """What the circuit breaker recorded when it tripped."""
 
-    #: Timestamp (ns) of the price or fill event that breached the limit.
+    #: Timestamp (ns) of the event that found the limit breached (price, fill, reset).
     ts: int
     reason: RejectReason
     #: The state the breaker imposed.

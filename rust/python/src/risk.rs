@@ -545,6 +545,12 @@ impl RiskGate {
         self.gate.start_day(ts);
     }
 
+    /// Timestamp (ns) of the latest `start_day`, or `None` before the first.
+    #[getter]
+    fn day_start_ts(&self) -> Option<i64> {
+        self.gate.day_start_ts()
+    }
+
     /// Blocks every order until `reset_kill_switch`; cancels still pass.
     fn engage_kill_switch(&mut self) {
         self.gate.engage_kill_switch();

@@ -71,7 +71,8 @@ impl RiskError {
 /// What the circuit breaker recorded when the daily loss limit tripped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitBreakerTrip {
-    /// Timestamp (ns) of the price or fill event that breached the limit.
+    /// Timestamp (ns) of the event that found the limit breached: a price or a fill, a breaker
+    /// reset, or (with the latest event's timestamp) a lower limit.
     pub ts: i64,
     pub reason: RejectReason,
     /// The state the breaker imposed.
@@ -276,7 +277,7 @@ impl RiskGate {
             totals: Totals::default(),
             day_start_pnl: 0,
             day_start_ts: None,
-            latest_event_ts: 0,
+            latest_event_ts: i64::MIN,
             operator_state: TradingState::Active,
             kill_switch: false,
             breaker_trip: None,
@@ -834,6 +835,7 @@ impl RiskGate {
         self.total_pnl().saturating_sub(self.day_start_pnl)
     }
 
+    /// Timestamp of the latest [`RiskGate::start_day`], if any.
     pub fn day_start_ts(&self) -> Option<i64> {
         self.day_start_ts
     }

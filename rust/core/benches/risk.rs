@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hftcore_core::risk::{
-    AccountLimits, InstrumentLimits, OrderRequest, PriceCollar, RiskDecision, RiskGate,
-    ThrottleLimit,
+    AccountLimits, InstrumentLimits, OrderRequest, PriceCollar, RejectReason, RiskDecision,
+    RiskGate, ThrottleLimit,
 };
 use hftcore_core::types::MONEY_SCALE;
 use hftcore_core::{InstrumentSpec, Side};
@@ -109,11 +109,16 @@ fn risk_check(c: &mut Criterion) {
         price: 10_010,
         quantity: 900,
     };
+    assert_eq!(
+        gate.check_order(&rejected, 0),
+        Ok(RiskDecision::Rejected(RejectReason::MaxLongPosition))
+    );
     group.bench_function("check_order_rejected_at_position_limit", |b| {
         b.iter(|| gate.check_order(black_box(&rejected), black_box(0)))
     });
 
     let mut gate = configured_gate();
+    assert_eq!(gate.check_cancel(1_000_007, 0), Ok(RiskDecision::Approved));
     let mut ts = 0i64;
     group.bench_function("check_cancel", |b| {
         b.iter(|| {

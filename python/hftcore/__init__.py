@@ -7,7 +7,7 @@ the documented Python helpers around them.
 from __future__ import annotations
 
 from hftcore import errors
-from hftcore._core import Instrument, OrderEvent, __version__
+from hftcore._core import Instrument, OrderEvent, RiskGate, __version__
 from hftcore.book import (
     L2_DELTA_DTYPE,
     L3_MESSAGE_DTYPE,
@@ -20,18 +20,37 @@ from hftcore.book import (
     synthetic_l3_messages,
 )
 from hftcore.model import BookAction, DeltaFlag, Side
+from hftcore.model.risk import (
+    AccountLimits,
+    CircuitBreakerTrip,
+    InstrumentLimits,
+    OpenOrder,
+    RejectReason,
+    RiskPosition,
+    ThrottleLimit,
+    TradingState,
+)
 
 __all__ = [
     "L2_DELTA_DTYPE",
     "L3_MESSAGE_DTYPE",
+    "AccountLimits",
     "BookAction",
+    "CircuitBreakerTrip",
     "DeltaFlag",
     "Instrument",
+    "InstrumentLimits",
+    "OpenOrder",
     "OrderBookL2",
     "OrderBookL3",
     "OrderEvent",
+    "RejectReason",
     "ReplayResult",
+    "RiskGate",
+    "RiskPosition",
     "Side",
+    "ThrottleLimit",
+    "TradingState",
     "__version__",
     "errors",
     "l2_deltas",

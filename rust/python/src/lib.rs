@@ -10,6 +10,7 @@ mod errors;
 mod events;
 mod instrument;
 mod replay;
+mod risk;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,5 +25,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("L3_MESSAGE_DTYPE", book::l3_message_dtype(py)?)?;
     module.add_function(wrap_pyfunction!(replay::synthetic_l3_messages, module)?)?;
     module.add_function(wrap_pyfunction!(replay::l2_deltas_from_l3, module)?)?;
+    module.add_class::<risk::RiskGate>()?;
+    module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
     Ok(())
 }

@@ -1008,3 +1008,40 @@ fn corrupt_snapshots_are_refused() {
         }
     }
 }
+
+#[test]
+fn fill_or_kill_sees_reduce_only_makers_shrink_as_their_position_closes() {
+    let mut engine = engine();
+    submit(&mut engine, limit(1, 4, Side::Sell, 90, 10));
+    submit(&mut engine, limit(2, 5, Side::Buy, 90, 10));
+    let reduce = |id, price| OrderRequest {
+        reduce_only: true,
+        ..limit(id, 5, Side::Sell, price, 10)
+    };
+    submit(&mut engine, reduce(3, 100));
+    submit(&mut engine, reduce(4, 101));
+    let before = engine.to_bytes();
+    // 20 lots are on offer, but after the first 10 owner 5 is flat and its second order goes.
+    let fok = OrderRequest {
+        time_in_force: TimeInForce::Fok,
+        ..limit(5, 6, Side::Buy, 101, 20)
+    };
+    assert_eq!(
+        submit(&mut engine, fok),
+        ["accepted 5", "canceled 5 FILL_OR_KILL 20"]
+    );
+    assert_eq!(engine.to_bytes(), before);
+    let fok = OrderRequest {
+        time_in_force: TimeInForce::Fok,
+        ..limit(6, 6, Side::Buy, 101, 10)
+    };
+    assert_eq!(
+        submit(&mut engine, fok),
+        [
+            "accepted 6",
+            "fill 6 #2 100x10 leaves 0 Taker",
+            "fill 3 #2 100x10 leaves 0 Maker",
+            "canceled 4 REDUCE_ONLY 10",
+        ]
+    );
+}

@@ -7,6 +7,18 @@ the documented Python helpers around them.
 from __future__ import annotations
 
 from hftcore import errors
-from hftcore._core import Instrument, OrderEvent, __version__
+from hftcore._core import Instrument, MatchingEngine, OrderEvent, WorkingOrder, __version__
+from hftcore.model.orders import OrderType, PostOnly, SelfTradePrevention, TimeInForce
 
-__all__ = ["Instrument", "OrderEvent", "__version__", "errors"]
+__all__ = [
+    "Instrument",
+    "MatchingEngine",
+    "OrderEvent",
+    "OrderType",
+    "PostOnly",
+    "SelfTradePrevention",
+    "TimeInForce",
+    "WorkingOrder",
+    "__version__",
+    "errors",
+]

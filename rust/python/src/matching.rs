@@ -384,7 +384,7 @@ impl MatchingEngine {
         side: Option<&Bound<'_, PyAny>>,
         owner: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Py<OrderEvent>>> {
-        let instrument = self.instrument_index(instrument)?;
+        let instrument = integer(instrument, "instrument")?;
         let ts = integer(ts, "ts")?;
         let side = side
             .filter(|side| !side.is_none())

@@ -36,13 +36,14 @@ def test_submit_resting(benchmark: Any) -> None:
     ids = itertools.count(1_000_000)
     rng = random.Random(7)
 
-    def submit() -> int:
+    def next_order() -> tuple[tuple[int, ...], dict[str, Any]]:
         side = rng.randrange(2)
         offset = rng.randint(1, 20)
         price = MID - offset if side == BUY else MID + offset
-        return len(engine.submit(next(ids), 3, 0, side, price, 5, 1))
+        return (next(ids), 3, 0, side, price, 5, 1), {}
 
-    assert benchmark(submit) == 1  # accepted, resting
+    events = benchmark.pedantic(engine.submit, setup=next_order, rounds=20_000)
+    assert [event.kind for event in events] == ["ACCEPTED"]
 
 
 def test_cancel(benchmark: Any) -> None:

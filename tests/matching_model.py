@@ -25,7 +25,7 @@ FEE_DENOMINATOR = 1_000_000_000
 Event = tuple[str, int, int, int, int, int, int, str, int, str]
 
 
-class Rejected(Exception):  # noqa: N818 - mirrors the engine's REJECTED outcome
+class RejectionError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -153,7 +153,7 @@ class Model:
         slid = best - 1 if side == BUY else best + 1
         if mode == POST_SLIDE and slid > 0:
             return slid
-        raise Rejected("POST_ONLY_WOULD_CROSS")
+        raise RejectionError("POST_ONLY_WOULD_CROSS")
 
     # ----- calls -----
 
@@ -174,28 +174,28 @@ class Model:
         self.events = []
         try:
             if self.find(order_id) is not None:
-                raise Rejected("DUPLICATE_ORDER_ID")
+                raise RejectionError("DUPLICATE_ORDER_ID")
             if order_type == MARKET and tif not in (IOC, FOK):
-                raise Rejected("INVALID_TIME_IN_FORCE")
+                raise RejectionError("INVALID_TIME_IN_FORCE")
             if quantity <= 0:
-                raise Rejected("INVALID_QUANTITY")
+                raise RejectionError("INVALID_QUANTITY")
             if quantity < self.min_quantity:
-                raise Rejected("QUANTITY_BELOW_MINIMUM")
+                raise RejectionError("QUANTITY_BELOW_MINIMUM")
             if quantity > self.max_quantity:
-                raise Rejected("QUANTITY_ABOVE_MAXIMUM")
+                raise RejectionError("QUANTITY_ABOVE_MAXIMUM")
             if (price <= 0) if order_type == LIMIT else (price != 0):
-                raise Rejected("INVALID_PRICE")
+                raise RejectionError("INVALID_PRICE")
             if display and (
                 order_type == MARKET
                 or tif in (IOC, FOK)
                 or display < self.min_quantity
                 or display > quantity
             ):
-                raise Rejected("INVALID_DISPLAY_QUANTITY")
+                raise RejectionError("INVALID_DISPLAY_QUANTITY")
             if post_only and (order_type != LIMIT or tif in (IOC, FOK)):
-                raise Rejected("POST_ONLY_NOT_ALLOWED")
+                raise RejectionError("POST_ONLY_NOT_ALLOWED")
             entry_price = self.post_only_price(side, price, post_only)
-        except Rejected as rejected:
+        except RejectionError as rejected:
             return ("REJECTED", rejected.reason)
         order = Order(
             order_id,
@@ -345,21 +345,21 @@ class Model:
         order = self.find(order_id)
         try:
             if order is None:
-                raise Rejected("UNKNOWN_ORDER")
+                raise RejectionError("UNKNOWN_ORDER")
             if price <= 0:
-                raise Rejected("INVALID_PRICE")
+                raise RejectionError("INVALID_PRICE")
             if quantity <= 0:
-                raise Rejected("INVALID_QUANTITY")
+                raise RejectionError("INVALID_QUANTITY")
             if quantity > self.max_quantity:
-                raise Rejected("QUANTITY_ABOVE_MAXIMUM")
+                raise RejectionError("QUANTITY_ABOVE_MAXIMUM")
             filled = order.quantity - order.leaves
             if quantity <= filled:
                 self.finish(order, "REQUESTED")
                 return self.events
             if quantity < self.min_quantity:
-                raise Rejected("QUANTITY_BELOW_MINIMUM")
+                raise RejectionError("QUANTITY_BELOW_MINIMUM")
             new_price = self.post_only_price(order.side, price, order.post_only)
-        except Rejected as rejected:
+        except RejectionError as rejected:
             return ("REJECTED", rejected.reason)
         leaves = quantity - filled
         best = self.best(1 - order.side)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from hftcore import (
     Instrument,
@@ -309,6 +310,15 @@ def test_unusable_arguments_raise_invalid_value_and_change_nothing(
         call(engine)
     assert raised.value.code == code, name
     assert engine.snapshot() == before
+
+
+def test_numpy_integers_are_accepted_as_ints() -> None:
+    engine = make_engine()
+    events = engine.submit(np.uint64(1), np.int32(1), 0, BUY, np.int64(100_000), 10, ts=np.int64(1))
+    assert [event.kind for event in events] == ["ACCEPTED"]
+    with pytest.raises(errors.InvalidValue) as raised:
+        engine.submit(2, 1, 0, BUY, np.float64(100_000.0), 10, ts=1)
+    assert raised.value.code == "NOT_AN_INTEGER"
 
 
 def test_add_instrument_takes_only_instruments() -> None:

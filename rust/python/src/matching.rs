@@ -22,36 +22,45 @@ fn invalid(code: &str, message: String) -> PyErr {
     Python::attach(|py| raise(py, "InvalidValue", code, message))
 }
 
-/// An int argument as `T`, or `InvalidValue` (NOT_AN_INTEGER, OVERFLOW, NEGATIVE).
+/// An integer argument (an `int`, or any object with `__index__` such as a NumPy integer, but
+/// not a `bool`) as `T`; otherwise `InvalidValue` (NOT_AN_INTEGER, NEGATIVE, OVERFLOW).
 fn integer<T>(value: &Bound<'_, PyAny>, name: &str) -> PyResult<T>
 where
     T: TryFrom<i64> + TryFrom<u64>,
 {
-    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+    let is_bool = value.is_instance_of::<PyBool>();
+    if !is_bool {
+        let converted = match value.extract::<i64>() {
+            Ok(small) => T::try_from(small).ok(),
+            Err(_) => value
+                .extract::<u64>()
+                .ok()
+                .and_then(|large| T::try_from(large).ok()),
+        };
+        if let Some(converted) = converted {
+            return Ok(converted);
+        }
+    }
+    let integral = !is_bool
+        && (value.is_instance_of::<PyInt>() || value.hasattr("__index__").unwrap_or(false));
+    if !integral {
         let type_name = value.get_type().name()?.to_string();
         return Err(invalid(
             "NOT_AN_INTEGER",
             format!("{name} must be an int, got {type_name}"),
         ));
     }
-    let converted = match value.extract::<i64>() {
-        Ok(small) => T::try_from(small).ok(),
-        Err(_) => value
-            .extract::<u64>()
-            .ok()
-            .and_then(|large| T::try_from(large).ok()),
-    };
-    converted.ok_or_else(|| {
-        let negative = value.lt(0).unwrap_or(false);
-        if negative {
-            invalid(
-                "NEGATIVE",
-                format!("{name} must not be negative, got {value}"),
-            )
-        } else {
-            invalid("OVERFLOW", format!("{name} {value} is out of range"))
-        }
-    })
+    let unsigned_target = T::try_from(-1i64).is_err();
+    if unsigned_target && value.lt(0).unwrap_or(false) {
+        return Err(invalid(
+            "NEGATIVE",
+            format!("{name} must not be negative, got {value}"),
+        ));
+    }
+    Err(invalid(
+        "OVERFLOW",
+        format!("{name} {value} is out of range"),
+    ))
 }
 
 fn code<E>(

@@ -1099,16 +1099,11 @@ impl MatchingEngine {
             fee: maker_fee,
             ts,
         }));
-        let side_book = self.instruments[instrument as usize].side_mut(maker_side);
-        let maker = &self.orders[maker_slot as usize];
-        let shown = maker.visible - quantity;
-        side_book.adjust_visible(&mut self.orders, maker_slot, shown);
-        self.orders[maker_slot as usize].leaves = maker_leaves;
-        if maker_leaves == 0 {
-            side_book.unlink(&mut self.orders, maker_slot);
+        let maker_finished = self.instruments[instrument as usize]
+            .side_mut(maker_side)
+            .fill_best_head(&mut self.orders, quantity);
+        if maker_finished {
             self.release(maker_slot);
-        } else {
-            self.refill_if_exhausted(maker_slot);
         }
         // A self-trade leaves the owner's position as it was.
         if taker_owner != maker_owner {

@@ -183,6 +183,45 @@ impl SideBook {
         }
     }
 
+    /// Executes `quantity` against the order at the head of the best level (the maker of the
+    /// current trade) without searching for its level: a finished head leaves the queue, an
+    /// iceberg whose slice is used up is refilled at the back. Returns true if the head finished.
+    pub fn fill_best_head(&mut self, orders: &mut [Order], quantity: Quantity) -> bool {
+        let Some(level) = self.levels.last_mut() else {
+            unreachable!("a maker rests at the best level");
+        };
+        let slot = level.head;
+        let head = &mut orders[slot as usize];
+        head.visible -= quantity;
+        head.leaves -= quantity;
+        level.visible -= quantity;
+        if head.visible > 0 {
+            return false;
+        }
+        let finished = head.leaves == 0;
+        let next = head.next;
+        if !finished {
+            head.visible = head.slice();
+            level.visible += head.visible;
+            if next == NIL {
+                return false;
+            }
+            head.prev = level.tail;
+            head.next = NIL;
+            orders[level.tail as usize].next = slot;
+            level.tail = slot;
+        } else {
+            level.count -= 1;
+            if level.count == 0 {
+                self.levels.pop();
+                return true;
+            }
+        }
+        level.head = next;
+        orders[next as usize].prev = NIL;
+        finished
+    }
+
     /// Changes the visible quantity of a resting order in place (no change of priority).
     pub fn adjust_visible(&mut self, orders: &mut [Order], slot: u32, visible: Quantity) {
         let order = &mut orders[slot as usize];

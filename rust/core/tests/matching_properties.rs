@@ -87,10 +87,57 @@ fn side() -> impl Strategy<Value = Side> {
     prop_oneof![Just(Side::Buy), Just(Side::Sell)]
 }
 
-fn order_request() -> impl Strategy<Value = OrderRequest> {
+/// How operations are drawn: `broad` spreads them over every feature and bad input;
+/// `crowded` packs two owners into four prices with many reduce-only and fill-or-kill orders,
+/// where trims, self-trades and fill-or-kill checks interact most.
+#[derive(Debug, Clone, Copy)]
+struct Mix {
+    owners: u32,
+    lowest_price: i64,
+    highest_price: i64,
+    reduce_only: f64,
+    fill_or_kill: u32,
+    /// Share of orders drawn with fields that do not fit their type.
+    malformed: f64,
+    lowest_quantity: i64,
+    /// Weights of instrument indexes 0, 1 (a second instrument) and 2 (unknown).
+    instruments: [u32; 3],
+}
+
+const BROAD: Mix = Mix {
+    owners: OWNERS,
+    lowest_price: 95,
+    highest_price: 105,
+    reduce_only: 0.2,
+    fill_or_kill: 1,
+    malformed: 0.1,
+    lowest_quantity: -1,
+    instruments: [16, 3, 1],
+};
+
+const CROWDED: Mix = Mix {
+    owners: 2,
+    lowest_price: 99,
+    highest_price: 102,
+    reduce_only: 0.45,
+    fill_or_kill: 3,
+    malformed: 0.01,
+    lowest_quantity: 1,
+    instruments: [1, 0, 0],
+};
+
+fn order_request(mix: Mix) -> impl Strategy<Value = OrderRequest> {
     // Mostly limit orders, as on a real venue; every type shows up.
     let order_type = prop_oneof![10 => Just(1u8), 3 => Just(0u8), 2 => Just(2u8), 2 => Just(3u8), 3 => Just(4u8)];
-    let kind = (order_type, 0u8..5, 0u8..3, 0u8..5).prop_map(|(t, f, p, s)| {
+    // GTC, IOC, FOK, DAY, GTD.
+    let time_in_force = prop_oneof![
+        6 => Just(0u8),
+        1 => Just(1u8),
+        mix.fill_or_kill => Just(2u8),
+        1 => Just(3u8),
+        1 => Just(4u8),
+    ];
+    let kind = (order_type, time_in_force, 0u8..3, 0u8..5).prop_map(|(t, f, p, s)| {
         (
             OrderType::from_code(t).expect("code"),
             TimeInForce::from_code(f).expect("code"),
@@ -100,20 +147,24 @@ fn order_request() -> impl Strategy<Value = OrderRequest> {
     });
     (
         (
-            0..OWNERS,
-            prop_oneof![16 => Just(0u32), 3 => Just(1u32), 1 => Just(2u32)],
+            0..mix.owners,
+            prop_oneof![
+                mix.instruments[0] => Just(0u32),
+                mix.instruments[1] => Just(1u32),
+                mix.instruments[2] => Just(2u32),
+            ],
             side(),
         ),
         kind,
         (
-            95i64..106,
-            95i64..106,
-            -1i64..14,
+            mix.lowest_price..=mix.highest_price,
+            mix.lowest_price..=mix.highest_price,
+            mix.lowest_quantity..14,
             prop_oneof![4 => Just(0i64), 1 => 0i64..6],
         ),
         (
-            prop::bool::weighted(0.2),
-            prop::bool::weighted(0.9),
+            prop::bool::weighted(mix.reduce_only),
+            prop::bool::weighted(1.0 - mix.malformed),
             -2i64..30,
         ),
     )
@@ -170,14 +221,14 @@ fn target() -> impl Strategy<Value = Target> {
     ]
 }
 
-fn operation() -> impl Strategy<Value = Operation> {
+fn operation(mix: Mix) -> impl Strategy<Value = Operation> {
     prop_oneof![
-        12 => (prop_oneof![19 => Just(Target::Fresh), 1 => target()], order_request())
+        12 => (prop_oneof![19 => Just(Target::Fresh), 1 => target()], order_request(mix))
             .prop_map(|(target, request)| Operation::Submit(target, request)),
-        3 => (target(), 94i64..107, -1i64..16)
+        3 => (target(), mix.lowest_price - 1..=mix.highest_price + 1, -1i64..16)
             .prop_map(|(target, price, quantity)| Operation::Modify(target, price, quantity)),
         2 => target().prop_map(Operation::Cancel),
-        1 => (0u32..3, prop::option::of(side()), prop::option::of(0..OWNERS))
+        1 => (0u32..3, prop::option::of(side()), prop::option::of(0..mix.owners))
             .prop_map(|(instrument, side, owner)| Operation::CancelAll(instrument, side, owner)),
         1 => (0i64..12).prop_map(Operation::AdvanceTime),
         1 => Just(Operation::EndSession),
@@ -346,7 +397,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn engine_matches_the_reference_model(operations in prop::collection::vec(operation(), 1..200)) {
+    fn engine_matches_the_reference_model(operations in prop::collection::vec(operation(BROAD), 1..200)) {
         let mut harness = Harness::new();
         for operation in &operations {
             harness.apply(operation);
@@ -354,8 +405,53 @@ proptest! {
     }
 
     #[test]
+    fn engine_matches_the_reference_model_in_a_crowded_book(
+        operations in prop::collection::vec(operation(CROWDED), 1..200),
+    ) {
+        let mut harness = Harness::new();
+        for operation in &operations {
+            harness.apply(operation);
+        }
+    }
+
+    /// Fill-or-kill against reduce-only makers whose position closes part-way through the
+    /// sweep: the engine's fill-or-kill check must see their liquidity vanish as matching would.
+    #[test]
+    fn fill_or_kill_sees_reduce_only_liquidity_shrink(
+        position in 1i64..12,
+        reducers in prop::collection::vec((100i64..104, 1i64..12, 0i64..4), 1..5),
+        others in prop::collection::vec((100i64..104, 1i64..8, 2u32..5), 0..5),
+        (limit, quantity) in (100i64..104, 1i64..40),
+    ) {
+        let mut harness = Harness::new();
+        let submit = |request: OrderRequest| Operation::Submit(Target::Fresh, request);
+        let limit_order = |owner, side, price, quantity| {
+            OrderRequest::limit(0, owner, 0, side, price, quantity, 0)
+        };
+        // Owner 1 goes long `position` at 90, below everything else.
+        harness.apply(&submit(limit_order(0, Side::Sell, 90, position)));
+        harness.apply(&submit(limit_order(1, Side::Buy, 90, position)));
+        for &(price, size, display) in &reducers {
+            let request = OrderRequest {
+                reduce_only: true,
+                display_quantity: display.min(size),
+                ..limit_order(1, Side::Sell, price, size)
+            };
+            harness.apply(&submit(request));
+        }
+        for &(price, size, owner) in &others {
+            harness.apply(&submit(limit_order(owner, Side::Sell, price, size)));
+        }
+        let fill_or_kill = OrderRequest {
+            time_in_force: TimeInForce::Fok,
+            ..limit_order(5, Side::Buy, limit, quantity)
+        };
+        harness.apply(&submit(fill_or_kill));
+    }
+
+    #[test]
     fn same_inputs_give_identical_events_and_snapshots_resume_identically(
-        operations in prop::collection::vec(operation(), 1..120),
+        operations in prop::collection::vec(operation(BROAD), 1..120),
         split in 0usize..120,
     ) {
         let mut first = Harness::new();

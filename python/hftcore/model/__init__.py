@@ -1,11 +1,12 @@
-"""Value types of hftcore: enums, instruments, market data events and risk types shared by
-every layer."""
+"""Value types of hftcore: enums, instruments, market data and order events, risk types,
+shared by every layer."""
 
 from __future__ import annotations
 
 from hftcore._core import Instrument
 from hftcore.model.data import Bar, BookDelta, Quote, Trade
 from hftcore.model.enums import BookAction, DeltaFlag, Side
+from hftcore.model.orders import OrderType, PostOnly, SelfTradePrevention, TimeInForce
 from hftcore.model.risk import (
     AccountLimits,
     CircuitBreakerTrip,
@@ -27,11 +28,15 @@ __all__ = [
     "Instrument",
     "InstrumentLimits",
     "OpenOrder",
+    "OrderType",
+    "PostOnly",
     "Quote",
     "RejectReason",
     "RiskPosition",
+    "SelfTradePrevention",
     "Side",
     "ThrottleLimit",
+    "TimeInForce",
     "Trade",
     "TradingState",
 ]

@@ -11,6 +11,7 @@ mod events;
 mod instrument;
 mod replay;
 mod risk;
+mod matching;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -27,5 +28,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(replay::l2_deltas_from_l3, module)?)?;
     module.add_class::<risk::RiskGate>()?;
     module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
+    module.add_class::<matching::MatchingEngine>()?;
+    module.add_class::<matching::WorkingOrder>()?;
     Ok(())
 }

@@ -274,6 +274,7 @@ class RiskGate:
         """Every open order, sorted by order id."""
     def order_tokens(self, ts: int) -> int | None: ...
     def cancel_tokens(self, ts: int) -> int | None: ...
+
 class WorkingOrder:
     """A working order as the matching engine sees it (finished orders are forgotten).
 
@@ -300,7 +301,7 @@ class WorkingOrder:
     expire_ts: int
     state: Literal["RESTING", "AWAITING_TRIGGER"]
 
-Level = tuple[int, int, int]
+EngineLevel = tuple[int, int, int]  # price, visible quantity, order count
 
 class MatchingEngine:
     """Continuous price-time matching engine over several instruments.
@@ -347,12 +348,12 @@ class MatchingEngine:
         """Expires GTD orders whose expiry is at or before ``ts``."""
     def end_session(self, ts: int) -> list[OrderEvent]:
         """Expires every DAY order."""
-    def best_bid(self, instrument: int) -> Level | None:
+    def best_bid(self, instrument: int) -> EngineLevel | None:
         """``(price, quantity, order_count)`` of the best bid."""
-    def best_ask(self, instrument: int) -> Level | None:
+    def best_ask(self, instrument: int) -> EngineLevel | None:
         """``(price, quantity, order_count)`` of the best ask."""
-    def levels(self, instrument: int, side: int, depth: int | None = None) -> list[Level]:
-        """Levels of one side, best first, visible quantity only."""
+    def levels(self, instrument: int, side: int, depth: int | None = None) -> list[EngineLevel]:
+        """EngineLevels of one side, best first, visible quantity only."""
     def depth_at(self, instrument: int, side: int, price: int) -> int:
         """Visible quantity at one price."""
     def queue(self, instrument: int, side: int, price: int) -> list[int]:

@@ -9,9 +9,9 @@ mod book;
 mod errors;
 mod events;
 mod instrument;
+mod matching;
 mod replay;
 mod risk;
-mod matching;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {

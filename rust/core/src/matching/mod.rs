@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod order;
+pub mod simulated;
 
 pub use events::{CancelReason, Fill, Liquidity, OrderEvent, RejectReason};
 pub use order::{OrderId, OrderType, SelfTradePrevention, TimeInForce, TradeId};

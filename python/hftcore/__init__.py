@@ -8,5 +8,34 @@ from __future__ import annotations
 
 from hftcore import errors
 from hftcore._core import Instrument, OrderEvent, __version__
+from hftcore.book import (
+    L2_DELTA_DTYPE,
+    L3_MESSAGE_DTYPE,
+    OrderBookL2,
+    OrderBookL3,
+    ReplayResult,
+    l2_deltas,
+    l2_deltas_from_l3,
+    l3_messages,
+    synthetic_l3_messages,
+)
+from hftcore.model import BookAction, DeltaFlag, Side
 
-__all__ = ["Instrument", "OrderEvent", "__version__", "errors"]
+__all__ = [
+    "L2_DELTA_DTYPE",
+    "L3_MESSAGE_DTYPE",
+    "BookAction",
+    "DeltaFlag",
+    "Instrument",
+    "OrderBookL2",
+    "OrderBookL3",
+    "OrderEvent",
+    "ReplayResult",
+    "Side",
+    "__version__",
+    "errors",
+    "l2_deltas",
+    "l2_deltas_from_l3",
+    "l3_messages",
+    "synthetic_l3_messages",
+]

@@ -80,7 +80,7 @@ fn invalid_data(py: Python<'_>, message: String) -> PyErr {
 }
 
 /// Views a 1-D C-contiguous array of `expected` dtype as records (copied only if misaligned).
-fn record_slice<'a, T: Pod>(
+pub fn record_slice<'a, T: Pod>(
     array: &'a Bound<'_, PyAny>,
     expected: &Bound<'_, PyArrayDescr>,
 ) -> PyResult<Cow<'a, [T]>> {
@@ -239,6 +239,9 @@ fn crossing_name(crossing: Crossing) -> &'static str {
         Crossing::Crossed => "CROSSED",
     }
 }
+
+/// Pickled state of an L2 book: bid levels, ask levels, last sequence.
+type L2State = (Vec<(Price, Quantity)>, Vec<(Price, Quantity)>, Option<u64>);
 
 /// Python-style text of an optional level.
 fn level_text(level: Option<(Price, Quantity)>) -> String {
@@ -494,7 +497,7 @@ impl OrderBookL2 {
         (self.instrument.clone_ref(py),)
     }
 
-    fn __getstate__(&self) -> (Vec<(Price, Quantity)>, Vec<(Price, Quantity)>, Option<u64>) {
+    fn __getstate__(&self) -> L2State {
         (
             levels_of(self.book.levels(Side::Buy)),
             levels_of(self.book.levels(Side::Sell)),
@@ -502,10 +505,7 @@ impl OrderBookL2 {
         )
     }
 
-    fn __setstate__(
-        &mut self,
-        state: (Vec<(Price, Quantity)>, Vec<(Price, Quantity)>, Option<u64>),
-    ) -> PyResult<()> {
+    fn __setstate__(&mut self, state: L2State) -> PyResult<()> {
         self.restore(&state.0, &state.1, state.2)
     }
 

@@ -9,6 +9,7 @@ mod book;
 mod errors;
 mod events;
 mod instrument;
+mod replay;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -21,5 +22,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
     module.add("L2_DELTA_DTYPE", book::l2_delta_dtype(py)?)?;
     module.add("L3_MESSAGE_DTYPE", book::l3_message_dtype(py)?)?;
+    module.add_function(wrap_pyfunction!(replay::synthetic_l3_messages, module)?)?;
+    module.add_function(wrap_pyfunction!(replay::l2_deltas_from_l3, module)?)?;
     Ok(())
 }

@@ -9,12 +9,21 @@ use crate::types::{Price, Quantity, Side};
 ///
 /// A delta sets a level's quantity (0 removes the level). The book accepts a crossed state,
 /// since venues publish one transiently, and reports it through [`OrderBookL2::crossing`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Two books are equal when their levels are; the sequence numbers they came from do not count.
+#[derive(Debug, Clone)]
 pub struct OrderBookL2 {
     bids: Ladder<Quantity>,
     asks: Ladder<Quantity>,
     sequence: SequenceTracker,
 }
+
+impl PartialEq for OrderBookL2 {
+    fn eq(&self, other: &Self) -> bool {
+        self.bids == other.bids && self.asks == other.asks
+    }
+}
+
+impl Eq for OrderBookL2 {}
 
 impl Default for OrderBookL2 {
     fn default() -> Self {

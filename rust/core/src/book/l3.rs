@@ -248,6 +248,13 @@ impl OrderBookL3 {
         self.index.len()
     }
 
+    /// The order at the front of the best level of `side`.
+    pub fn front(&self, side: Side) -> Option<BookOrder> {
+        let (_, level) = self.ladder(side).best()?;
+        let head = self.levels[level as usize].head;
+        Some(self.orders[head as usize].order)
+    }
+
     /// Orders queued at a price, front first.
     pub fn queue(&self, side: Side, price: Price) -> Vec<BookOrder> {
         let mut queue = Vec::new();
@@ -269,6 +276,13 @@ impl OrderBookL3 {
             .map(move |(price, level)| (price, self.levels[level as usize].quantity))
     }
 
+    /// Total quantity resting at a price (0 if no level).
+    pub fn quantity_at(&self, side: Side, price: Price) -> Quantity {
+        self.ladder(side)
+            .get(price)
+            .map_or(0, |level| self.levels[level as usize].quantity)
+    }
+
     /// Number of orders resting at a price.
     pub fn order_count_at(&self, side: Side, price: Price) -> usize {
         self.ladder(side)
@@ -276,12 +290,16 @@ impl OrderBookL3 {
             .map_or(0, |level| self.levels[level as usize].count as usize)
     }
 
+    /// Removes every order, keeping the allocated slots for reuse (priority counter and
+    /// sequence tracking carry on).
     pub fn clear(&mut self) {
-        *self = OrderBookL3 {
-            next_priority: self.next_priority,
-            sequence: self.sequence,
-            ..OrderBookL3::new()
-        };
+        self.orders.clear();
+        self.free_orders.clear();
+        self.levels.clear();
+        self.free_levels.clear();
+        self.index.clear();
+        self.bids.clear();
+        self.asks.clear();
     }
 
     /// Slots allocated for orders and levels (memory accounting for long replays).

@@ -6,6 +6,9 @@
 
 use crate::types::{Price, Side};
 
+/// Levels next to the touch searched linearly before the binary search.
+const NEAR_TOUCH_LEVELS: usize = 8;
+
 /// Sorted price levels of one side, each carrying a value `V` (a quantity for L2, a level handle
 /// for L3). Bids ascend and asks descend, so the best price is always last.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +37,22 @@ impl<V: Copy> Ladder<V> {
         }
     }
 
-    /// Index of `price`, or where it would be inserted.
+    /// Index of `price`, or where it would be inserted. Most updates land within a few levels
+    /// of the touch, so those are scanned from the best end before a binary search of the rest.
     fn position(&self, price: Price) -> Result<usize, usize> {
+        let length = self.levels.len();
+        let scanned = length.min(NEAR_TOUCH_LEVELS);
+        for index in (length - scanned..length).rev() {
+            let level_price = self.levels[index].0;
+            if level_price == price {
+                return Ok(index);
+            }
+            if self.worse(level_price, price) {
+                return Err(index + 1);
+            }
+        }
         // The comparator keeps "worse than price" before it, matching the sort order.
-        self.levels.binary_search_by(|(level_price, _)| {
+        self.levels[..length - scanned].binary_search_by(|(level_price, _)| {
             if *level_price == price {
                 std::cmp::Ordering::Equal
             } else if self.worse(*level_price, price) {

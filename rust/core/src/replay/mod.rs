@@ -3,6 +3,8 @@
 //! The records are `#[repr(C)]` and match the NumPy structured dtypes exported to Python, so a
 //! whole array crosses the language boundary as one slice and is applied in one loop.
 
+pub mod synthetic;
+
 use bytemuck::{Pod, Zeroable};
 
 use crate::book::{BookError, OrderBookL2, OrderBookL3, SequenceTracker};
@@ -256,7 +258,10 @@ pub fn apply_l3(
     summary
 }
 
-fn apply_l3_record(book: &mut OrderBookL3, record: &L3MessageRecord) -> Result<(), BookError> {
+pub(crate) fn apply_l3_record(
+    book: &mut OrderBookL3,
+    record: &L3MessageRecord,
+) -> Result<(), BookError> {
     let side = || Side::from_code(record.side).map_err(|_| BookError::UnknownAction(record.side));
     match record.action {
         ACTION_ADD => book.add(record.order_id, side()?, record.price, record.quantity),

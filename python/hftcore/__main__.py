@@ -1,0 +1,3 @@
+from hftcore.cli import main
+
+raise SystemExit(main())

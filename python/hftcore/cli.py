@@ -1,0 +1,41 @@
+"""The ``hftcore`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hftcore", description="hftcore trading platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="stream a generated order flow through the compiled core and summarise it"
+    )
+    demo.add_argument("--events", type=_positive, default=1_000_000, help="order-flow events")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the order-flow model")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        from hftcore.demo import run_demo
+
+        report = run_demo(events=args.events, seed=args.seed)
+        sys.stdout.write(report.render() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

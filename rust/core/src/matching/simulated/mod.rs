@@ -15,7 +15,9 @@ mod venue_tests;
 
 pub use latency::{Latency, LatencyDistribution, LatencyModel, LatencyTable, MAX_LATENCY_NS};
 pub use queue::QueueModel;
-pub use replay::{L2FeedColumns, RecordArray, RecordError, TradeRecord, VenueReplaySummary};
+pub use replay::{
+    l2_replay_from_l3, L2FeedColumns, RecordArray, RecordError, TradeRecord, VenueReplaySummary,
+};
 pub use venue::{NewOrder, OpenOrder, OrderKind, SimulatedVenue};
 
 use thiserror::Error;

@@ -195,16 +195,7 @@ impl Market {
     fn quantity_at(&self, side: Side, price: Price) -> Quantity {
         match self {
             Market::L2(book) => book.quantity_at(side, price),
-            Market::L3(book) => {
-                let mut found = 0;
-                book.for_each_level(side, &mut |level, quantity| {
-                    if level == price {
-                        found = quantity;
-                    }
-                    at_or_better(side, level, price) && level != price
-                });
-                found
-            }
+            Market::L3(book) => book.quantity_at(side, price),
         }
     }
 
@@ -352,6 +343,101 @@ fn set_event_ts(event: &mut OrderEvent, visible: i64) {
         | OrderEvent::Expired { ts, .. } => *ts = visible,
         OrderEvent::Filled(fill) => fill.ts = visible,
     }
+}
+
+/// Whether `event` at `ts` can apply to a venue replaying `kind` data at time `now`, where
+/// `resting(order_id)` is the quantity of a market order in the book (L3).
+pub(crate) fn check_market_event(
+    kind: DataKind,
+    now: i64,
+    ts: i64,
+    event: &MarketEvent,
+    resting: &dyn Fn(OrderId) -> Option<Quantity>,
+) -> Result<(), VenueError> {
+    if let Some(needed) = event.needs() {
+        if needed != kind {
+            return Err(VenueError::WrongDataKind {
+                operation: event.name(),
+                expected: needed.name(),
+                actual: kind.name(),
+            });
+        }
+    }
+    if ts < now {
+        return Err(VenueError::TimestampBeforeVenueTime { ts, now });
+    }
+    let known = |order_id| resting(order_id).ok_or(BookError::UnknownOrder(order_id));
+    let take_check = |order_id, by: Quantity| -> Result<(), BookError> {
+        let available = known(order_id)?;
+        if by <= 0 {
+            return Err(BookError::NonPositiveOrderQuantity(by));
+        }
+        if by > available {
+            return Err(BookError::QuantityExceedsOrder {
+                order_id,
+                available,
+                requested: by,
+            });
+        }
+        Ok(())
+    };
+    let order_terms = |price: Price, quantity: Quantity| -> Result<(), BookError> {
+        if price <= 0 {
+            return Err(BookError::InvalidPrice(price));
+        }
+        if quantity <= 0 {
+            return Err(BookError::NonPositiveOrderQuantity(quantity));
+        }
+        Ok(())
+    };
+    match *event {
+        MarketEvent::L2Delta {
+            price, quantity, ..
+        } => {
+            if price <= 0 {
+                return Err(BookError::InvalidPrice(price).into());
+            }
+            if quantity < 0 {
+                return Err(BookError::InvalidQuantity(quantity).into());
+            }
+        }
+        MarketEvent::Trade {
+            price, quantity, ..
+        } => {
+            if price <= 0 {
+                return Err(VenueError::NonPositivePrice(price));
+            }
+            if quantity <= 0 {
+                return Err(VenueError::NonPositiveQuantity(quantity));
+            }
+        }
+        MarketEvent::L3Add {
+            order_id,
+            price,
+            quantity,
+            ..
+        } => {
+            order_terms(price, quantity)?;
+            if resting(order_id).is_some() {
+                return Err(BookError::DuplicateOrderId(order_id).into());
+            }
+        }
+        MarketEvent::L3Cancel { order_id } => {
+            known(order_id)?;
+        }
+        MarketEvent::L3Reduce { order_id, by } => take_check(order_id, by)?,
+        MarketEvent::L3Execute { order_id, quantity } => take_check(order_id, quantity)?,
+        MarketEvent::L3Replace {
+            order_id,
+            price,
+            quantity,
+        } => {
+            known(order_id)?;
+            order_terms(price, quantity)?;
+        }
+        MarketEvent::L2Clear | MarketEvent::L3Clear => {}
+    }
+    Ok(())
 }
 
 impl SimulatedVenue {
@@ -1155,98 +1241,9 @@ impl SimulatedVenue {
 
     /// Checks everything that could make `event` fail, so that nothing changes when it does.
     pub(crate) fn validate_market(&self, ts: i64, event: &MarketEvent) -> Result<(), VenueError> {
-        if let Some(needed) = event.needs() {
-            let actual = self.market.kind();
-            if needed != actual {
-                return Err(VenueError::WrongDataKind {
-                    operation: event.name(),
-                    expected: needed.name(),
-                    actual: actual.name(),
-                });
-            }
-        }
-        self.check_time(ts)?;
-        let book_l3 = match &self.market {
-            Market::L3(book) => Some(book),
-            Market::L2(_) => None,
-        };
-        let known = |order_id| {
-            book_l3
-                .and_then(|book| book.order(order_id))
-                .ok_or(BookError::UnknownOrder(order_id))
-        };
-        let take_check = |order_id, by: Quantity| -> Result<(), BookError> {
-            let order = known(order_id)?;
-            if by <= 0 {
-                return Err(BookError::NonPositiveOrderQuantity(by));
-            }
-            if by > order.quantity {
-                return Err(BookError::QuantityExceedsOrder {
-                    order_id,
-                    available: order.quantity,
-                    requested: by,
-                });
-            }
-            Ok(())
-        };
-        match *event {
-            MarketEvent::L2Delta {
-                price, quantity, ..
-            } => {
-                if price <= 0 {
-                    return Err(BookError::InvalidPrice(price).into());
-                }
-                if quantity < 0 {
-                    return Err(BookError::InvalidQuantity(quantity).into());
-                }
-            }
-            MarketEvent::Trade {
-                price, quantity, ..
-            } => {
-                if price <= 0 {
-                    return Err(VenueError::NonPositivePrice(price));
-                }
-                if quantity <= 0 {
-                    return Err(VenueError::NonPositiveQuantity(quantity));
-                }
-            }
-            MarketEvent::L3Add {
-                order_id,
-                price,
-                quantity,
-                ..
-            } => {
-                if price <= 0 {
-                    return Err(BookError::InvalidPrice(price).into());
-                }
-                if quantity <= 0 {
-                    return Err(BookError::NonPositiveOrderQuantity(quantity).into());
-                }
-                if book_l3.is_some_and(|book| book.contains(order_id)) {
-                    return Err(BookError::DuplicateOrderId(order_id).into());
-                }
-            }
-            MarketEvent::L3Cancel { order_id } => {
-                known(order_id)?;
-            }
-            MarketEvent::L3Reduce { order_id, by } => take_check(order_id, by)?,
-            MarketEvent::L3Execute { order_id, quantity } => take_check(order_id, quantity)?,
-            MarketEvent::L3Replace {
-                order_id,
-                price,
-                quantity,
-            } => {
-                known(order_id)?;
-                if price <= 0 {
-                    return Err(BookError::InvalidPrice(price).into());
-                }
-                if quantity <= 0 {
-                    return Err(BookError::NonPositiveOrderQuantity(quantity).into());
-                }
-            }
-            MarketEvent::L2Clear | MarketEvent::L3Clear => {}
-        }
-        Ok(())
+        check_market_event(self.market.kind(), self.clock.now, ts, event, &|order_id| {
+            self.l3_quantity(order_id)
+        })
     }
 
     /// Applies a validated event; book errors cannot happen here.
@@ -1414,6 +1411,10 @@ impl SimulatedVenue {
     }
 
     // ----- L3 -------------------------------------------------------------------------------
+
+    pub(crate) fn l3_quantity(&self, order_id: OrderId) -> Option<Quantity> {
+        self.l3_order(order_id).map(|order| order.quantity)
+    }
 
     fn l3_order(&self, order_id: OrderId) -> Option<BookOrder> {
         match &self.market {

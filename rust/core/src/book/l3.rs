@@ -5,6 +5,8 @@
 //! number of live orders and levels, however long the replay: finished orders and empty levels
 //! return their slots for reuse.
 
+use std::collections::hash_map::Entry;
+
 use rustc_hash::FxHashMap;
 
 use crate::book::features::{self, BookView};
@@ -126,31 +128,48 @@ impl OrderBookL3 {
         if quantity <= 0 {
             return Err(BookError::NonPositiveOrderQuantity(quantity));
         }
-        if self.index.contains_key(&order_id) {
-            return Err(BookError::DuplicateOrderId(order_id));
-        }
         let priority = self.next_priority;
+        let slot = match self.index.entry(order_id) {
+            Entry::Occupied(_) => return Err(BookError::DuplicateOrderId(order_id)),
+            Entry::Vacant(vacant) => {
+                let slot = allocate(
+                    &mut self.orders,
+                    &mut self.free_orders,
+                    OrderSlot {
+                        order: BookOrder {
+                            order_id,
+                            side,
+                            price,
+                            quantity,
+                            priority,
+                        },
+                        level: NIL,
+                        previous: NIL,
+                        next: NIL,
+                    },
+                );
+                vacant.insert(slot);
+                slot
+            }
+        };
         self.next_priority += 1;
-        let slot = self.allocate_order(BookOrder {
-            order_id,
-            side,
-            price,
-            quantity,
-            priority,
-        });
-        self.index.insert(order_id, slot);
         self.enqueue(slot);
         Ok(())
     }
 
     /// Removes an order, returning it.
     pub fn cancel(&mut self, order_id: OrderId) -> Result<BookOrder, BookError> {
-        let slot = self.slot_of(order_id)?;
-        let order = self.orders[slot as usize].order;
+        let slot = self
+            .index
+            .remove(&order_id)
+            .ok_or(BookError::UnknownOrder(order_id))?;
+        self.remove_slot(slot);
+        Ok(self.orders[slot as usize].order)
+    }
+
+    fn remove_slot(&mut self, slot: u32) {
         self.unlink(slot);
-        self.index.remove(&order_id);
         self.free_orders.push(slot);
-        Ok(order)
     }
 
     /// Takes `by` lots off an order, keeping its place in the queue; taking all removes it.
@@ -169,7 +188,8 @@ impl OrderBookL3 {
             });
         }
         if by == available {
-            self.cancel(order_id)?;
+            self.index.remove(&order_id);
+            self.remove_slot(slot);
             return Ok(0);
         }
         let level = self.orders[slot as usize].level;
@@ -302,6 +322,13 @@ impl OrderBookL3 {
         self.asks.clear();
     }
 
+    /// Makes room for `additional` more live orders without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        self.index.reserve(additional);
+        self.orders
+            .reserve(additional.saturating_sub(self.free_orders.len()));
+    }
+
     /// Slots allocated for orders and levels (memory accounting for long replays).
     pub fn allocated_slots(&self) -> (usize, usize) {
         (self.orders.len(), self.levels.len())
@@ -312,25 +339,6 @@ impl OrderBookL3 {
         features::top(self)
     }
 
-    fn allocate_order(&mut self, order: BookOrder) -> u32 {
-        let entry = OrderSlot {
-            order,
-            level: NIL,
-            previous: NIL,
-            next: NIL,
-        };
-        match self.free_orders.pop() {
-            Some(slot) => {
-                self.orders[slot as usize] = entry;
-                slot
-            }
-            None => {
-                self.orders.push(entry);
-                (self.orders.len() - 1) as u32
-            }
-        }
-    }
-
     /// Appends a slot to the tail of the queue at its order's price, creating the level.
     fn enqueue(&mut self, slot: u32) {
         let BookOrder {
@@ -339,14 +347,23 @@ impl OrderBookL3 {
             quantity,
             ..
         } = self.orders[slot as usize].order;
-        let level = match self.ladder(side).get(price) {
-            Some(level) => level,
-            None => {
-                let level = self.allocate_level(price);
-                self.ladder_mut(side).set(price, level);
-                level
-            }
+        let (ladder, levels, free_levels) = match side {
+            Side::Buy => (&mut self.bids, &mut self.levels, &mut self.free_levels),
+            Side::Sell => (&mut self.asks, &mut self.levels, &mut self.free_levels),
         };
+        let level = ladder.get_or_insert_with(price, || {
+            allocate(
+                levels,
+                free_levels,
+                Level {
+                    price,
+                    quantity: 0,
+                    count: 0,
+                    head: NIL,
+                    tail: NIL,
+                },
+            )
+        });
         let tail = self.levels[level as usize].tail;
         {
             let entry = &mut self.orders[slot as usize];
@@ -393,24 +410,18 @@ impl OrderBookL3 {
             self.free_levels.push(level);
         }
     }
+}
 
-    fn allocate_level(&mut self, price: Price) -> u32 {
-        let level = Level {
-            price,
-            quantity: 0,
-            count: 0,
-            head: NIL,
-            tail: NIL,
-        };
-        match self.free_levels.pop() {
-            Some(slot) => {
-                self.levels[slot as usize] = level;
-                slot
-            }
-            None => {
-                self.levels.push(level);
-                (self.levels.len() - 1) as u32
-            }
+/// Puts `entry` in a free slot of `slab`, or a new one.
+fn allocate<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, entry: T) -> u32 {
+    match free.pop() {
+        Some(slot) => {
+            slab[slot as usize] = entry;
+            slot
+        }
+        None => {
+            slab.push(entry);
+            (slab.len() - 1) as u32
         }
     }
 }

@@ -82,6 +82,18 @@ impl<V: Copy> Ladder<V> {
         }
     }
 
+    /// The value at `price`, inserting `make()` first if the level is absent (one search).
+    pub fn get_or_insert_with(&mut self, price: Price, make: impl FnOnce() -> V) -> V {
+        match self.position(price) {
+            Ok(index) => self.levels[index].1,
+            Err(index) => {
+                let value = make();
+                self.levels.insert(index, (price, value));
+                value
+            }
+        }
+    }
+
     /// Removes the level at `price`, returning its value.
     pub fn remove(&mut self, price: Price) -> Option<V> {
         match self.position(price) {

@@ -341,6 +341,7 @@ def test_bad_commands_raise_specific_errors_and_change_nothing(l2: SimulatedVenu
             "INVALID_TIME_IN_FORCE",
         ),
         (lambda: l2.submit_market(5, 2, BUY, 0), InvalidValue, "NON_POSITIVE_QUANTITY"),
+        (lambda: l2.modify(5, 1, 2**62, 4), InvalidValue, "OVERFLOW"),
         (lambda: l2.modify(5, 1, -1, 1), InvalidValue, "NON_POSITIVE_PRICE"),
         (lambda: l2.cancel(4, 1), InvalidData, "TIMESTAMP_BEFORE_VENUE_TIME"),
         (lambda: l2.advance_to(4), InvalidData, "TIMESTAMP_BEFORE_VENUE_TIME"),

@@ -47,7 +47,9 @@ pub fn trade_dtype(py: Python<'_>) -> PyResult<Bound<'_, PyArrayDescr>> {
 fn error_class(error: &VenueError) -> &'static str {
     match error {
         VenueError::InvalidLatency(_) | VenueError::InvalidQueueModel(_) => "ConfigError",
-        VenueError::NonPositivePrice(_) | VenueError::NonPositiveQuantity(_) => "InvalidValue",
+        VenueError::NonPositivePrice(_)
+        | VenueError::NonPositiveQuantity(_)
+        | VenueError::Overflow { .. } => "InvalidValue",
         VenueError::DuplicateOrderId(_) | VenueError::UnsupportedTimeInForce(_) => "OrderRejected",
         VenueError::Book(_) => "BookError",
         VenueError::TimestampBeforeVenueTime { .. }

@@ -132,6 +132,8 @@ pub enum VenueError {
     NonPositivePrice(Price),
     #[error("quantity must be positive, got {0} lots")]
     NonPositiveQuantity(Quantity),
+    #[error("{price} ticks x {quantity} lots overflows the notional range")]
+    Overflow { price: Price, quantity: Quantity },
     #[error("order id {0} is already working or on its way to the venue")]
     DuplicateOrderId(OrderId),
     #[error("time in force {0:?} is not supported by the simulated venue (GTC, IOC, FOK are)")]
@@ -154,6 +156,7 @@ impl VenueError {
             VenueError::WrongDataKind { .. } => "WRONG_DATA_KIND",
             VenueError::NonPositivePrice(_) => "NON_POSITIVE_PRICE",
             VenueError::NonPositiveQuantity(_) => "NON_POSITIVE_QUANTITY",
+            VenueError::Overflow { .. } => "OVERFLOW",
             VenueError::DuplicateOrderId(_) => "DUPLICATE_ORDER_ID",
             VenueError::UnsupportedTimeInForce(_) => "INVALID_TIME_IN_FORCE",
             VenueError::UnknownSide(_) => "UNKNOWN_SIDE",

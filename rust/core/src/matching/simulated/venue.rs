@@ -103,9 +103,7 @@ impl NewOrder {
             ..
         } = self.kind
         {
-            if price <= 0 {
-                return Err(VenueError::NonPositivePrice(price));
-            }
+            check_terms(price, self.quantity)?;
             if !matches!(
                 time_in_force,
                 TimeInForce::Gtc | TimeInForce::Ioc | TimeInForce::Fok
@@ -115,6 +113,21 @@ impl NewOrder {
         }
         Ok(())
     }
+}
+
+/// A price and quantity our order may carry: positive, with a notional in ticks x lots that
+/// fits an `i64`, so that notional and fee arithmetic cannot overflow.
+fn check_terms(price: Price, quantity: Quantity) -> Result<(), VenueError> {
+    if price <= 0 {
+        return Err(VenueError::NonPositivePrice(price));
+    }
+    if quantity <= 0 {
+        return Err(VenueError::NonPositiveQuantity(quantity));
+    }
+    if price.checked_mul(quantity).is_none() {
+        return Err(VenueError::Overflow { price, quantity });
+    }
+    Ok(())
 }
 
 /// One of our resting orders as seen from outside.
@@ -593,12 +606,7 @@ impl SimulatedVenue {
         events: &mut Vec<OrderEvent>,
     ) -> Result<(), VenueError> {
         self.check_time(ts)?;
-        if price <= 0 {
-            return Err(VenueError::NonPositivePrice(price));
-        }
-        if quantity <= 0 {
-            return Err(VenueError::NonPositiveQuantity(quantity));
-        }
+        check_terms(price, quantity)?;
         self.send(
             ts,
             Command::Modify {

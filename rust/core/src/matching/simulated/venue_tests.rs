@@ -743,6 +743,7 @@ fn bad_input_gets_a_specific_error_and_changes_nothing() {
         venue.submit(5, gtc(1, BUY, 100, 1), &mut events),
         venue.submit(5, gtc(2, BUY, 0, 1), &mut events),
         venue.submit(5, gtc(2, BUY, 100, 0), &mut events),
+        venue.submit(5, gtc(2, BUY, i64::MAX / 2, 3), &mut events),
         venue.submit(
             5,
             NewOrder::limit(2, BUY, 100, 1, TimeInForce::Day),
@@ -769,6 +770,7 @@ fn bad_input_gets_a_specific_error_and_changes_nothing() {
             Some("DUPLICATE_ORDER_ID"),
             Some("NON_POSITIVE_PRICE"),
             Some("NON_POSITIVE_QUANTITY"),
+            Some("OVERFLOW"),
             Some("INVALID_TIME_IN_FORCE"),
             Some("NON_POSITIVE_PRICE"),
             Some("NON_POSITIVE_QUANTITY"),

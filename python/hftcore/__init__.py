@@ -7,7 +7,7 @@ the documented Python helpers around them.
 from __future__ import annotations
 
 from hftcore import errors
-from hftcore._core import Instrument, OrderEvent, __version__
+from hftcore._core import Instrument, OrderEvent, RiskGate, __version__
 from hftcore.book import (
     L2_DELTA_DTYPE,
     L3_MESSAGE_DTYPE,
@@ -20,6 +20,16 @@ from hftcore.book import (
     synthetic_l3_messages,
 )
 from hftcore.model import BookAction, DeltaFlag, Side
+from hftcore.model.risk import (
+    AccountLimits,
+    CircuitBreakerTrip,
+    InstrumentLimits,
+    OpenOrder,
+    RejectReason,
+    RiskPosition,
+    ThrottleLimit,
+    TradingState,
+)
 from hftcore.venue import (
     TRADE_DTYPE,
     LatencyModel,
@@ -35,17 +45,26 @@ __all__ = [
     "L2_DELTA_DTYPE",
     "L3_MESSAGE_DTYPE",
     "TRADE_DTYPE",
+    "AccountLimits",
     "BookAction",
+    "CircuitBreakerTrip",
     "DeltaFlag",
     "Instrument",
+    "InstrumentLimits",
     "LatencyModel",
+    "OpenOrder",
     "OrderBookL2",
     "OrderBookL3",
     "OrderEvent",
     "QueueModel",
+    "RejectReason",
     "ReplayResult",
+    "RiskGate",
+    "RiskPosition",
     "Side",
     "SimulatedVenue",
+    "ThrottleLimit",
+    "TradingState",
     "VenueOrder",
     "VenueReplayResult",
     "__version__",

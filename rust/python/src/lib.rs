@@ -10,6 +10,7 @@ mod errors;
 mod events;
 mod instrument;
 mod replay;
+mod risk;
 mod venue;
 
 #[pymodule]
@@ -32,5 +33,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<venue::VenueReplayResult>()?;
     module.add("TRADE_DTYPE", venue::trade_dtype(py)?)?;
     module.add_function(wrap_pyfunction!(venue::l2_replay_from_l3, module)?)?;
+    module.add_class::<risk::RiskGate>()?;
+    module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
     Ok(())
 }

@@ -32,6 +32,7 @@ __all__ = [
     "OrderRecord",
     "PerformanceStatistics",
     "compute_statistics",
+    "statistic_text",
 ]
 
 FORMAT_VERSION = 1
@@ -227,8 +228,8 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``positions[i][t]`` (signed quantity held from ``timestamps[t]`` on) are sampled at
     ``timestamps[t]``; ``returns[t] = equity[t + 1] / equity[t] - 1``. Build one with
     :meth:`build`, which computes ``returns`` and ``statistics``. Construction and
-    :meth:`from_json` check every field (shapes, finiteness, signs, known instruments) and store
-    arrays as lists of Python numbers."""
+    :meth:`from_json` check every field (shapes, finiteness, signs, known instruments), store
+    arrays as lists of Python numbers and keep the fills in time order."""
 
     name: str
     instrument_ids: list[str]
@@ -251,9 +252,7 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "UNSUPPORTED_VERSION",
                 f"format_version {self.format_version!r} is not {FORMAT_VERSION}",
             )
-        run = _checked_run(
-            _Run(*(getattr(self, field) for field in _Run._fields)), returns_given=True
-        )
+        run = _checked_run(**{field: getattr(self, field) for field in _Run._fields})
         for field, value in run._asdict().items():
             _set(self, field, value)
 
@@ -277,26 +276,23 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
         ``periods_per_year`` is the sampling frequency of ``timestamps`` (252 for daily bars of
         a US equity, 365 * 24 for hourly crypto bars); ``risk_free_rate`` is annual;
-        ``contract_multipliers`` default to 1 per instrument. Fills are kept in time order."""
+        ``contract_multipliers`` default to 1 per instrument."""
         ids = list(instrument_ids)
         run = _checked_run(
-            _Run(
-                name=name,
-                instrument_ids=ids,
-                timestamps=timestamps,  # type: ignore[arg-type]
-                equity=equity,  # type: ignore[arg-type]
-                returns=[],
-                positions=dict(positions),  # type: ignore[arg-type]
-                prices=dict(prices),  # type: ignore[arg-type]
-                fills=sorted(fills, key=lambda fill: fill.ts),
-                orders=list(orders),
-                contract_multipliers={i: 1.0 for i in ids}
-                if contract_multipliers is None
-                else dict(contract_multipliers),
-                periods_per_year=periods_per_year,
-                risk_free_rate=risk_free_rate,
-            ),
-            returns_given=False,
+            name=name,
+            instrument_ids=ids,
+            timestamps=timestamps,
+            equity=equity,
+            returns=None,
+            positions=positions,
+            prices=prices,
+            fills=list(fills),
+            orders=list(orders),
+            contract_multipliers={i: 1.0 for i in ids}
+            if contract_multipliers is None
+            else contract_multipliers,
+            periods_per_year=periods_per_year,
+            risk_free_rate=risk_free_rate,
         )
         statistics = compute_statistics(
             timestamps=np.asarray(run.timestamps, dtype=np.int64),
@@ -400,70 +396,74 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 # --- checks ---------------------------------------------------------------------------------
 
 
-def _checked_run(run: _Run, *, returns_given: bool) -> _Run:
-    """``run`` with every field checked and converted to plain Python values; computes the
-    returns unless ``returns_given``, else checks them against the equity curve."""
-    _check_text("name", run.name, allow_empty=True)
-    ids = list(run.instrument_ids)
-    for position, instrument_id in enumerate(ids):
+def _checked_run(
+    *,
+    name: object,
+    instrument_ids: Sequence[object],
+    timestamps: object,
+    equity: object,
+    returns: object | None,
+    positions: Mapping[str, object],
+    prices: Mapping[str, object],
+    fills: Sequence[FillRecord],
+    orders: Sequence[OrderRecord],
+    contract_multipliers: Mapping[str, object],
+    periods_per_year: object,
+    risk_free_rate: object,
+) -> _Run:
+    """The fields of a result checked and converted to plain Python values; ``returns`` are
+    computed from the equity curve when ``None``, else checked against it."""
+    _check_text("name", name, allow_empty=True)
+    ids: list[str] = []
+    for position, instrument_id in enumerate(instrument_ids):
         _check_text(f"instrument_ids[{position}]", instrument_id)
+        ids.append(str(instrument_id))
     if len(set(ids)) != len(ids):
         raise InvalidValue("DUPLICATE_INSTRUMENT", f"instrument_ids repeats an id: {ids}")
-    equity = checks.positive_series("equity", run.equity, code="NON_POSITIVE_EQUITY")
-    if equity.size < 2:
+    curve = checks.positive_series("equity", equity, code="NON_POSITIVE_EQUITY")
+    if curve.size < 2:
         raise InvalidValue("TOO_SHORT", "equity needs at least two points (one period)")
-    times = checks.timestamps("timestamps", run.timestamps, equity.size, "equity")
-    returns = perf.returns_from_equity(equity)
-    if returns_given:
-        given = checks.float_series("returns", run.returns, allow_empty=True)
-        if given.size != returns.size:
+    times = checks.timestamps("timestamps", timestamps, curve.size, "equity")
+    curve_returns = perf.returns_from_equity(curve)
+    if returns is not None:
+        given = checks.float_series("returns", returns, allow_empty=True)
+        if given.size != curve_returns.size:
             raise InvalidValue(
                 "LENGTH_MISMATCH",
-                f"returns has {given.size} values; equity has {equity.size} points",
+                f"returns has {given.size} values; equity has {curve.size} points",
             )
-        if not np.allclose(given, returns, rtol=1e-9, atol=1e-12):
-            index = int(np.argmax(~np.isclose(given, returns, rtol=1e-9, atol=1e-12)))
+        matching = np.isclose(given, curve_returns, rtol=1e-9, atol=1e-12)
+        if not matching.all():
+            index = int(np.argmin(matching))
             raise InvalidValue(
                 "RETURNS_MISMATCH",
-                f"returns[{index}] is {given[index]!r}, not equity[{index + 1}] / "
-                f"equity[{index}] - 1 = {returns[index]!r}",
+                f"returns[{index}] is {float(given[index])!r}, not equity[{index + 1}] / "
+                f"equity[{index}] - 1 = {float(curve_returns[index])!r}",
             )
-        returns = given
+        curve_returns = given
     for field, mapping in (
-        ("positions", run.positions),
-        ("prices", run.prices),
-        ("contract_multipliers", run.contract_multipliers),
+        ("positions", positions),
+        ("prices", prices),
+        ("contract_multipliers", contract_multipliers),
     ):
         if set(mapping) != set(ids):
             raise InvalidValue(
                 "UNKNOWN_INSTRUMENT",
                 f"{field} has keys {sorted(mapping)} but instrument_ids are {sorted(ids)}",
             )
-    positions = {
-        i: _aligned(
-            f"positions[{i!r}]",
-            checks.float_series(f"positions[{i!r}]", run.positions[i]),
-            equity.size,
-        )
-        for i in ids
-    }
-    prices = {
-        i: _aligned(
-            f"prices[{i!r}]", checks.positive_series(f"prices[{i!r}]", run.prices[i]), equity.size
-        )
-        for i in ids
-    }
-    multipliers = {
-        i: checks.positive_number(f"contract_multipliers[{i!r}]", run.contract_multipliers[i])
-        for i in ids
-    }
     known = set(ids)
-    records_by_field: tuple[tuple[str, Sequence[FillRecord | OrderRecord]], ...] = (
-        ("fills", run.fills),
-        ("orders", run.orders),
+    records_by_field: tuple[tuple[str, type, Sequence[FillRecord | OrderRecord]], ...] = (
+        ("fills", FillRecord, fills),
+        ("orders", OrderRecord, orders),
     )
-    for field, records in records_by_field:
+    for field, record_type, records in records_by_field:
         for position, record in enumerate(records):
+            if not isinstance(record, record_type):
+                raise InvalidValue(
+                    "BAD_RECORD",
+                    f"{field}[{position}] is a {type(record).__name__}, "
+                    f"not a {record_type.__name__}",
+                )
             if record.instrument_id not in known:
                 raise InvalidValue(
                     "UNKNOWN_INSTRUMENT",
@@ -471,27 +471,35 @@ def _checked_run(run: _Run, *, returns_given: bool) -> _Run:
                     "which is not in instrument_ids",
                 )
     return _Run(
-        name=run.name,
+        name=str(name),
         instrument_ids=ids,
         timestamps=times.tolist(),
-        equity=equity.tolist(),
-        returns=returns.tolist(),
-        positions=positions,
-        prices=prices,
-        fills=list(run.fills),
-        orders=list(run.orders),
-        contract_multipliers=multipliers,
-        periods_per_year=checks.positive_number("periods_per_year", run.periods_per_year),
-        risk_free_rate=checks.annual_rate("risk_free_rate", run.risk_free_rate),
+        equity=curve.tolist(),
+        returns=curve_returns.tolist(),
+        positions={
+            i: _aligned(f"positions[{i!r}]", positions[i], curve.size, positive=False) for i in ids
+        },
+        prices={i: _aligned(f"prices[{i!r}]", prices[i], curve.size, positive=True) for i in ids},
+        fills=sorted(fills, key=lambda fill: fill.ts),
+        orders=list(orders),
+        contract_multipliers={
+            i: checks.positive_number(f"contract_multipliers[{i!r}]", contract_multipliers[i])
+            for i in ids
+        },
+        periods_per_year=checks.positive_number("periods_per_year", periods_per_year),
+        risk_free_rate=checks.annual_rate("risk_free_rate", risk_free_rate),
     )
 
 
-def _aligned(name: str, values: npt.NDArray[np.float64], length: int) -> list[float]:
-    if values.size != length:
+def _aligned(name: str, values: object, length: int, *, positive: bool) -> list[float]:
+    """A finite series (of values > 0 if ``positive``) with one value per timestamp."""
+    series = checks.positive_series(name, values) if positive else checks.float_series(name, values)
+    if series.size != length:
         raise InvalidValue(
-            "LENGTH_MISMATCH", f"{name} has {values.size} values; timestamps has {length}"
+            "LENGTH_MISMATCH", f"{name} has {series.size} values; timestamps has {length}"
         )
-    return values.tolist()  # type: ignore[no-any-return]
+    plain: list[float] = series.tolist()
+    return plain
 
 
 def _position_matrix(run: _Run | BacktestResult) -> npt.NDArray[np.float64]:

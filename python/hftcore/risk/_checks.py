@@ -45,7 +45,7 @@ def require_finite(name: str, array: FloatArray) -> None:
         position = np.unravel_index(int(np.argmin(finite)), array.shape)
         index = position[0] if len(position) == 1 else tuple(int(i) for i in position)
         raise InvalidValue(
-            "NOT_FINITE", f"{name}[{index}] is {array[position]!r}; values must be finite"
+            "NOT_FINITE", f"{name}[{index}] is {float(array[position])!r}; values must be finite"
         )
 
 
@@ -54,7 +54,7 @@ def positive_series(name: str, values: object, *, code: str = "NON_POSITIVE") ->
     array = float_series(name, values)
     if (array <= 0.0).any():
         index = int(np.argmax(array <= 0.0))
-        raise InvalidValue(code, f"{name}[{index}] is {array[index]!r}; values must be > 0")
+        raise InvalidValue(code, f"{name}[{index}] is {float(array[index])!r}; values must be > 0")
     return array
 
 

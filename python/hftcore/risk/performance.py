@@ -90,7 +90,7 @@ def _returns(values: ArrayLike) -> FloatArray:
         index = int(np.argmax(returns < -1.0))
         raise InvalidValue(
             "RETURN_BELOW_MINUS_ONE",
-            f"returns[{index}] is {returns[index]!r}; a period cannot lose more than 100 %",
+            f"returns[{index}] is {float(returns[index])!r}; a period cannot lose more than 100 %",
         )
     return returns
 

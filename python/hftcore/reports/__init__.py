@@ -8,7 +8,6 @@ from hftcore.reports.backtest import (
     FillRecord,
     OrderRecord,
     PerformanceStatistics,
-    compute_statistics,
 )
 
 __all__ = [
@@ -16,5 +15,4 @@ __all__ = [
     "FillRecord",
     "OrderRecord",
     "PerformanceStatistics",
-    "compute_statistics",
 ]

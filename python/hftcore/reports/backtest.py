@@ -31,7 +31,6 @@ __all__ = [
     "FillRecord",
     "OrderRecord",
     "PerformanceStatistics",
-    "compute_statistics",
     "statistic_text",
 ]
 
@@ -145,7 +144,7 @@ class PerformanceStatistics(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     orders: int
 
 
-def compute_statistics(
+def _compute_statistics(
     *,
     timestamps: npt.NDArray[np.int64],
     equity: npt.NDArray[np.float64],
@@ -294,7 +293,7 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             periods_per_year=periods_per_year,
             risk_free_rate=risk_free_rate,
         )
-        statistics = compute_statistics(
+        statistics = _compute_statistics(
             timestamps=np.asarray(run.timestamps, dtype=np.int64),
             equity=np.asarray(run.equity, dtype=np.float64),
             positions=_position_matrix(run),

@@ -65,7 +65,6 @@ def time_chart(
         y_values.append(np.zeros(1))
     y_low, y_high = _value_range(np.concatenate(y_values))
     ticks = _nice_ticks(y_low, y_high)
-    y_low, y_high = min(y_low, ticks[0]), max(y_high, ticks[-1])
 
     def x_at(ts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return LEFT + (ts - x_low) / (x_high - x_low) * PLOT_WIDTH
@@ -109,21 +108,26 @@ def time_chart(
 
 
 def _value_range(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """The data's range padded by 5 % each side, without crossing zero where the data does not
+    (a drawdown's top stays at 0, a price axis does not go negative)."""
     low, high = float(np.min(values)), float(np.max(values))
     if high == low:
         pad = abs(low) * 0.01 or 1.0
         return low - pad, high + pad
     pad = (high - low) * 0.05
-    return low - pad, high + pad
+    padded_low = 0.0 if low >= 0.0 > low - pad else low - pad
+    padded_high = 0.0 if high <= 0.0 < high + pad else high + pad
+    return padded_low, padded_high
 
 
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2 or 5 times a power of ten apart) covering [low, high]."""
+    """Round values (1, 2 or 5 times a power of ten apart) inside [low, high]; at least two,
+    since the step is at most 2.5 times (high - low) / count."""
     raw = (high - low) / count
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
-    first = math.floor(low / step)
-    last = math.ceil(high / step)
+    first = math.ceil(low / step)
+    last = math.floor(high / step)
     return [i * step for i in range(first, last + 1)]
 
 

@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import msgspec
 
@@ -27,8 +27,32 @@ from hftcore.model.events import OrderEvent, OrderFilled, OrderSpec
 from hftcore.model.orders import OrderType, TimeInForce
 from hftcore.node.clock import Clock, TimeEvent
 
-if TYPE_CHECKING:
-    from hftcore.node.kernel import StrategyContext
+
+class StrategyContext(Protocol):
+    """What the node gives a strategy: time, state, and the paths for its requests."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def cache(self) -> Any: ...
+    @property
+    def portfolio(self) -> Any: ...
+    def subscribe(
+        self, strategy: Strategy, kind: str, instrument_id: str, bar_type: str | None = None
+    ) -> None: ...
+    def submit(self, strategy: Strategy, order: OrderSpec) -> str: ...
+    def modify(
+        self,
+        strategy: Strategy,
+        client_order_id: str,
+        quantity: int | None,
+        price: int | None,
+        trigger_price: int | None,
+    ) -> None: ...
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None: ...
+    def cancel_all(self, strategy: Strategy, instrument_id: str, side: int | None) -> None: ...
+    def close_position(self, strategy: Strategy, instrument_id: str) -> str | None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -206,9 +230,7 @@ class Strategy:
 
     @staticmethod
     def stop(instrument_id: str, side: int, quantity: int, trigger_price: int) -> OrderSpec:
-        return OrderSpec(
-            instrument_id, side, OrderType.STOP, quantity, trigger_price=trigger_price
-        )
+        return OrderSpec(instrument_id, side, OrderType.STOP, quantity, trigger_price=trigger_price)
 
 
 def load_strategy_class(path: str) -> type[Strategy]:

@@ -1,0 +1,77 @@
+"""The node's cache: the latest quote, trade, bar and book of every instrument, read by
+strategies and engines without touching the venues."""
+
+from __future__ import annotations
+
+from hftcore._core import Instrument, OrderBookL2
+from hftcore.errors import InvalidValue
+from hftcore.model.data import Bar, Quote, Trade
+
+
+class Cache:
+    """Latest market state per instrument."""
+
+    def __init__(self) -> None:
+        self._instruments: dict[str, Instrument] = {}
+        self._books: dict[str, OrderBookL2] = {}
+        self._quotes: dict[str, Quote] = {}
+        self._trades: dict[str, Trade] = {}
+        self._bars: dict[tuple[str, str], Bar] = {}
+
+    def add_instrument(self, instrument: Instrument) -> None:
+        if instrument.instrument_id in self._instruments:
+            raise InvalidValue(
+                "DUPLICATE_INSTRUMENT", f"instrument {instrument.instrument_id} already added"
+            )
+        self._instruments[instrument.instrument_id] = instrument
+        self._books[instrument.instrument_id] = OrderBookL2(instrument)
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        try:
+            return self._instruments[instrument_id]
+        except KeyError:
+            raise InvalidValue(
+                "UNKNOWN_INSTRUMENT", f"unknown instrument {instrument_id!r}"
+            ) from None
+
+    def instruments(self) -> list[Instrument]:
+        return list(self._instruments.values())
+
+    def has_instrument(self, instrument_id: str) -> bool:
+        return instrument_id in self._instruments
+
+    def book(self, instrument_id: str) -> OrderBookL2:
+        """The L2 book the data engine maintains for ``instrument_id``."""
+        book = self._books.get(instrument_id)
+        if book is None:
+            raise InvalidValue("UNKNOWN_INSTRUMENT", f"unknown instrument {instrument_id!r}")
+        return book
+
+    def quote(self, instrument_id: str) -> Quote | None:
+        return self._quotes.get(instrument_id)
+
+    def trade(self, instrument_id: str) -> Trade | None:
+        return self._trades.get(instrument_id)
+
+    def bar(self, instrument_id: str, bar_type: str) -> Bar | None:
+        return self._bars.get((instrument_id, bar_type))
+
+    def last_price(self, instrument_id: str) -> int | None:
+        """The freshest price known: last trade, else mid of the last quote, else last close."""
+        trade = self._trades.get(instrument_id)
+        if trade is not None:
+            return trade.price
+        quote = self._quotes.get(instrument_id)
+        if quote is not None and quote.bid_price and quote.ask_price:
+            return (quote.bid_price + quote.ask_price) // 2
+        closes = [bar for (iid, _), bar in self._bars.items() if iid == instrument_id]
+        return max(closes, key=lambda bar: bar.ts_event).close if closes else None
+
+    def update_quote(self, quote: Quote) -> None:
+        self._quotes[quote.instrument_id] = quote
+
+    def update_trade(self, trade: Trade) -> None:
+        self._trades[trade.instrument_id] = trade
+
+    def update_bar(self, bar: Bar) -> None:
+        self._bars[(bar.instrument_id, bar.bar_type)] = bar

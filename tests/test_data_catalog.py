@@ -417,10 +417,23 @@ def test_stream_merges_instruments_and_types_in_timestamp_order_with_bounded_chu
     reversed_keys = keys[::-1]
     flipped = flatten(list(catalog.stream(reversed_keys, batch_rows=100)), reversed_keys)
     assert flipped == merged_reference(catalog, reversed_keys)
-    # runs() covers every row once, in merged order, as slices of one dataset each.
+    # runs() covers every row once, in merged order, as slices of one dataset each, and
+    # run_bounds() describes the same runs as columns.
     for chunk in chunks[:5]:
-        ts = [t for _, table in chunk.runs() for t in table["ts_event"].to_pylist()]
+        runs = list(chunk.runs())
+        ts = [t for _, table in runs for t in table["ts_event"].to_pylist()]
         assert ts == chunk.ts_event.tolist()
+        sources, firsts, counts = chunk.run_bounds()
+        assert [keys[i] for i in sources.tolist()] == [key for key, _ in runs]
+        assert counts.tolist() == [table.num_rows for _, table in runs]
+        assert all(np.diff(sources) != 0)
+        consumed = [0] * len(keys)  # each dataset's runs continue where its last one stopped
+        for index, first, count in zip(
+            sources.tolist(), firsts.tolist(), counts.tolist(), strict=True
+        ):
+            assert first == consumed[index]
+            consumed[index] += count
+        assert consumed == [table.num_rows for table in chunk.tables]
 
 
 def test_stream_honours_the_range_and_long_runs_of_one_timestamp(tmp_path: Path) -> None:

@@ -605,20 +605,33 @@ class MergedChunk:
     def __len__(self) -> int:
         return len(self.ts_event)
 
-    def runs(self) -> Iterator[tuple[DatasetKey, pa.Table]]:
-        """Maximal runs of consecutive rows from one dataset, in merged order."""
+    def run_bounds(
+        self,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The maximal runs of consecutive rows from one dataset, as three columns: dataset
+        index, first row in ``tables[index]``, row count (no Python object per run)."""
         if not len(self):
-            return
-        breaks = np.flatnonzero(self.source[1:] != self.source[:-1]) + 1
-        starts = np.concatenate(([0], breaks))
-        stops = np.concatenate((breaks, [len(self)]))
-        for begin, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            index = int(self.source[begin])
-            first = int(self.row[begin])
-            yield self.datasets[index], self.tables[index].slice(first, stop - begin)
+            empty = np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int32), empty, empty
+        starts = np.flatnonzero(np.concatenate(([True], self.source[1:] != self.source[:-1])))
+        counts = np.diff(np.append(starts, len(self)))
+        return self.source[starts], self.row[starts], counts
+
+    def runs(self) -> Iterator[tuple[DatasetKey, pa.Table]]:
+        """Maximal runs of consecutive rows from one dataset, in merged order, as table slices
+        (one slice per run: cheap for bursts of one dataset; for finely interleaved data use
+        :meth:`run_bounds` or :meth:`events`)."""
+        sources, firsts, counts = self.run_bounds()
+        for index, first, count in zip(
+            sources.tolist(), firsts.tolist(), counts.tolist(), strict=True
+        ):
+            yield self.datasets[index], self.tables[index].slice(first, count)
 
     def events(self) -> Iterator[tuple[DatasetKey, Any]]:
         """``(dataset, event)`` for every row in merged order (see :func:`to_events`)."""
-        for key, table in self.runs():
-            for event in to_events(table, key):
-                yield key, event
+        converted = [
+            list(to_events(table, key)) if table.num_rows else []
+            for key, table in zip(self.datasets, self.tables, strict=True)
+        ]
+        for index, row in zip(self.source.tolist(), self.row.tolist(), strict=True):
+            yield self.datasets[index], converted[index][row]

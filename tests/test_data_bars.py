@@ -250,6 +250,18 @@ def test_on_time_closes_a_time_bar_and_later_events_for_it_are_rejected() -> Non
     assert aggregator.flush() == Bar("X.SIM", "1-MINUTE", 12, 12, 12, 12, 2, 2 * minute, 2 * minute)
 
 
+def test_a_flushed_time_bar_is_final() -> None:
+    aggregator = BarAggregator("X.SIM", "1-MINUTE")
+    aggregator.on_trade(Trade("X.SIM", 10, 1, 0, "a", 5, 5))
+    flushed = aggregator.flush()
+    assert flushed is not None
+    assert flushed.ts_event == 60 * 10**9
+    with pytest.raises(InvalidData) as error:
+        aggregator.on_trade(Trade("X.SIM", 11, 1, 0, "b", 6, 6))
+    assert error.value.code == "OUT_OF_ORDER"
+    assert aggregator.flush() is None
+
+
 def test_a_large_trade_completes_several_volume_bars() -> None:
     aggregator = BarAggregator("X.SIM", "10-VOLUME")
     assert aggregator.on_trade(Trade("X.SIM", 50, 4, 0, "a", 1, 1)) == []

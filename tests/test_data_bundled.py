@@ -98,6 +98,14 @@ def test_import_bundled_writes_every_tradable_series_and_can_run_twice(tmp_path:
     assert catalog.info("EURUSD.SIM", "bars", bar_type="1-HOUR").rows == 6225
 
 
+def test_a_non_tradable_name_stops_the_import_before_anything_is_written(tmp_path: Path) -> None:
+    catalog = DataCatalog(tmp_path)
+    with pytest.raises(InvalidValue) as error:
+        import_bundled(catalog, ["msft_daily_ohlcv", "vix_daily"])
+    assert error.value.code == "NOT_TRADABLE"
+    assert catalog.list_datasets() == []
+
+
 def test_bad_bundled_requests_are_named() -> None:
     for call, code in [
         (lambda: load_bundled("sp501"), "UNKNOWN_BUNDLED"),

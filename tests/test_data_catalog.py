@@ -124,6 +124,18 @@ def test_model_events_are_written_and_read_back(tmp_path: Path) -> None:
     assert error.value.code == "BAD_INPUT"
 
 
+def test_an_instrument_id_column_must_name_the_instrument(tmp_path: Path) -> None:
+    catalog = DataCatalog(tmp_path)
+    data = {**trades([1, 2, 3]), "instrument_id": ["TEST.SIM", "TEST.SIM", "OTHER.SIM"]}
+    with pytest.raises(InvalidData) as error:
+        catalog.write(SIM, "trades", data)
+    assert error.value.code == "INSTRUMENT_MISMATCH"
+    assert "row 2 belongs to 'OTHER.SIM'" in error.value.message
+    assert catalog.list_datasets() == []
+    data["instrument_id"] = ["TEST.SIM"] * 3
+    assert catalog.write(SIM, "trades", pa.table(data)).rows == 3
+
+
 def test_out_of_order_input_names_the_row_and_changes_nothing(tmp_path: Path) -> None:
     catalog = DataCatalog(tmp_path)
     catalog.write(SIM, "trades", trades([1, 2, 3]))

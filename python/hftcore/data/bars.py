@@ -209,11 +209,14 @@ class BarAggregator:
         return [self._emit(closed_at, closed_at)]
 
     def flush(self) -> Bar | None:
-        """Closes and returns the open (incomplete) bar, if any."""
+        """Closes and returns the open (incomplete) bar, if any. A flushed time bar is final:
+        later events inside its interval are rejected rather than opening a second bar."""
         if self._count == 0:
             return None
         if self.spec.is_time:
-            return self._emit(self._bar_end, self._bar_end)
+            closed_at = self._bar_end
+            self._watermark = closed_at
+            return self._emit(closed_at, closed_at)
         return self._emit(self._last_ts_event, self._last_ts_init)
 
     def update(self, ts_event: int, ts_init: int, price: int, size: int) -> list[Bar]:

@@ -293,10 +293,12 @@ def import_bundled(
     ``catalog``; by default each dataset is replaced, so running it twice is harmless."""
     store = catalog if isinstance(catalog, DataCatalog) else DataCatalog(catalog)
     selected = [_entry(name) for name in (sorted(BUNDLED) if names is None else names)]
+    if names is not None:
+        for entry in selected:
+            if not entry.series:
+                raise InvalidValue("NOT_TRADABLE", f"{entry.name} holds no tradable price series")
     written = []
     for entry in selected:
-        if entry.bar_type is None and names is not None:
-            raise InvalidValue("NOT_TRADABLE", f"{entry.name} holds no tradable price series")
         for series in entry.series:
             table = bundled_bars(entry.name, series.instrument_id)
             written.append(

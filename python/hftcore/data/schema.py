@@ -28,6 +28,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hftcore._core import L2_DELTA_DTYPE, L3_MESSAGE_DTYPE, Instrument
 from hftcore.data.bars import BAR_DTYPE, parse_bar_type
@@ -243,11 +244,20 @@ def to_table(data: Any, key: DatasetKey) -> pa.Table:
     columns filled in); values are not validated here (see :func:`validate`)."""
     schema = SCHEMAS[key.data_type]
     columns = _input_columns(data, key)
-    extra = sorted(set(columns) - set(schema.names) - {"instrument_id"})
+    extra = sorted(set(columns) - set(schema.names) - {"instrument_id"})  # checked below
     if extra:
         raise InvalidData(
             "UNEXPECTED_COLUMN", f"{key}: unknown columns {extra}; expected {schema.names}"
         )
+    if "instrument_id" in columns:
+        raw = columns.pop("instrument_id")
+        ids = raw if isinstance(raw, pa.Array | pa.ChunkedArray) else pa.array(raw)
+        foreign = np.flatnonzero(np.asarray(pc.not_equal(ids, key.instrument_id).fill_null(True)))
+        if foreign.size:
+            raise InvalidData(
+                "INSTRUMENT_MISMATCH",
+                f"{key}: row {int(foreign[0])} belongs to {ids[int(foreign[0])].as_py()!r}",
+            )
     if "ts_event" in columns and "ts_init" not in columns:
         columns["ts_init"] = columns["ts_event"]
     lengths = {name: len(values) for name, values in columns.items()}

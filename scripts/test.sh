@@ -7,7 +7,7 @@ bash scripts/setup.sh "test,bench"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace --release
+cargo test --workspace --profile test-release
 .venv/bin/ruff check python tests bench strategies
 .venv/bin/ruff format --check python tests bench strategies
 .venv/bin/mypy

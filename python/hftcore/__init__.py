@@ -7,7 +7,14 @@ the documented Python helpers around them.
 from __future__ import annotations
 
 from hftcore import errors
-from hftcore._core import Instrument, OrderEvent, __version__
+from hftcore._core import (
+    Instrument,
+    MatchingEngine,
+    OrderEvent,
+    RiskGate,
+    WorkingOrder,
+    __version__,
+)
 from hftcore.book import (
     L2_DELTA_DTYPE,
     L3_MESSAGE_DTYPE,
@@ -19,19 +26,50 @@ from hftcore.book import (
     l3_messages,
     synthetic_l3_messages,
 )
-from hftcore.model import BookAction, DeltaFlag, Side
+from hftcore.model import (
+    AccountLimits,
+    BookAction,
+    CircuitBreakerTrip,
+    DeltaFlag,
+    InstrumentLimits,
+    OpenOrder,
+    OrderType,
+    PostOnly,
+    RejectReason,
+    RiskPosition,
+    SelfTradePrevention,
+    Side,
+    ThrottleLimit,
+    TimeInForce,
+    TradingState,
+)
 
 __all__ = [
     "L2_DELTA_DTYPE",
     "L3_MESSAGE_DTYPE",
+    "AccountLimits",
     "BookAction",
+    "CircuitBreakerTrip",
     "DeltaFlag",
     "Instrument",
+    "InstrumentLimits",
+    "MatchingEngine",
+    "OpenOrder",
     "OrderBookL2",
     "OrderBookL3",
     "OrderEvent",
+    "OrderType",
+    "PostOnly",
+    "RejectReason",
     "ReplayResult",
+    "RiskGate",
+    "RiskPosition",
+    "SelfTradePrevention",
     "Side",
+    "ThrottleLimit",
+    "TimeInForce",
+    "TradingState",
+    "WorkingOrder",
     "__version__",
     "errors",
     "l2_deltas",

@@ -6,6 +6,15 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from hftcore.model.risk import (
+    AccountLimits,
+    CircuitBreakerTrip,
+    InstrumentLimits,
+    OpenOrder,
+    RiskPosition,
+    TradingState,
+)
+
 __version__: str
 
 Number = int | float | Decimal | str
@@ -159,3 +168,206 @@ def synthetic_l3_messages(
     start_ts: int = 1_700_000_000_000_000_000,
 ) -> Records: ...
 def l2_deltas_from_l3(messages: Records) -> Records: ...
+def risk_reject_reasons() -> list[tuple[int, str, str]]:
+    """The ``(code, name, sentence)`` of every risk reject reason, in check order."""
+
+class RiskGate:
+    """Pre-trade risk gate of one account over several instruments.
+
+    Every order passes :meth:`check_order` before it may be sent: the checks run in a fixed
+    order (see :class:`hftcore.model.risk.RejectReason`) and the first failure decides. Prices
+    are ticks, quantities lots, timestamps integer nanoseconds supplied by the caller. An
+    approved order is open at once and counts against position, exposure and open-order limits
+    until :meth:`on_fill` fills it completely or :meth:`on_order_closed` closes it. Malformed
+    calls raise :class:`hftcore.errors.InvalidValue` and change nothing; bad limits raise
+    :class:`hftcore.errors.ConfigError` naming the field.
+    """
+
+    def __init__(self, limits: AccountLimits | None = None) -> None: ...
+    def register_instrument(
+        self, instrument: Instrument, limits: InstrumentLimits | None = None
+    ) -> int:
+        """Adds an instrument and returns its index; an instrument id registers once."""
+    def instrument_index(self, instrument_id: str) -> int:
+        """The index of a registered instrument id."""
+    @property
+    def instrument_ids(self) -> list[str]:
+        """Registered instrument ids, by index."""
+    def set_instrument_limits(self, instrument: int, limits: InstrumentLimits) -> None:
+        """Replaces one instrument's limits; they apply from the next check."""
+    def set_account_limits(self, limits: AccountLimits) -> None:
+        """Replaces the account limits; a lower daily loss limit may trip the breaker."""
+    def check_order(
+        self, order_id: int, instrument: int, side: int, price: int, quantity: int, ts: int
+    ) -> int:
+        """0 if approved (the order is then open), else the ``RejectReason`` code."""
+    def check_order_or_raise(
+        self, order_id: int, instrument: int, side: int, price: int, quantity: int, ts: int
+    ) -> None:
+        """As :meth:`check_order`, raising :class:`hftcore.errors.RiskRejected` on a reject."""
+    def check_order_values(
+        self,
+        order_id: int,
+        instrument: int,
+        side: int,
+        price: Number,
+        quantity: Number,
+        ts: int,
+    ) -> int:
+        """As :meth:`check_order` with price and quantity in the instrument's units;
+        off-grid values are rejected with ``OFF_GRID``."""
+    def check_cancel(self, order_id: int, ts: int) -> int:
+        """0 if the cancel may be sent, else the ``CANCEL_RATE`` code."""
+    def check_cancel_or_raise(self, order_id: int, ts: int) -> None:
+        """As :meth:`check_cancel`, raising :class:`hftcore.errors.RiskRejected` if refused."""
+    def add_open_order(
+        self, order_id: int, instrument: int, side: int, price: int, quantity: int
+    ) -> None:
+        """Tracks an order already working at the venue without checking it."""
+    def on_fill(
+        self, order_id: int, price: int, quantity: int, ts: int, fee: Number | None = None
+    ) -> None:
+        """A fill on an open order; ``fee`` in the quote currency (negative: a rebate)."""
+    def on_order_closed(self, order_id: int) -> None:
+        """An open order ended without further fills (canceled, expired, rejected)."""
+    def on_price(self, instrument: int, price: int, ts: int) -> None:
+        """A new reference (mark) price in ticks; may trip the circuit breaker."""
+    def set_position(
+        self, instrument: int, quantity: int, average_price: Number | None = None
+    ) -> None:
+        """Sets a position in signed lots entered at ``average_price``; daily P&L holds."""
+    def start_day(self, ts: int) -> None:
+        """Makes the current P&L the daily baseline and clears a tripped breaker."""
+    @property
+    def day_start_ts(self) -> int | None:
+        """Timestamp (ns) of the latest :meth:`start_day`, or ``None`` before the first."""
+    def engage_kill_switch(self) -> None:
+        """Blocks every order until :meth:`reset_kill_switch`; cancels still pass."""
+    def reset_kill_switch(self) -> None: ...
+    @property
+    def kill_switch_engaged(self) -> bool: ...
+    def set_trading_state(self, state: TradingState | int) -> None:
+        """Sets the operator's trading state."""
+    @property
+    def trading_state(self) -> TradingState:
+        """The stricter of the operator's state and the circuit breaker's."""
+    @property
+    def operator_trading_state(self) -> TradingState: ...
+    def reset_circuit_breaker(self, ts: int) -> None:
+        """Clears the breaker; it trips again at once if the loss is still past the limit."""
+    @property
+    def circuit_breaker_trip(self) -> CircuitBreakerTrip | None: ...
+    @property
+    def realized_pnl(self) -> Decimal: ...
+    @property
+    def unrealized_pnl(self) -> Decimal: ...
+    @property
+    def daily_pnl(self) -> Decimal: ...
+    @property
+    def gross_exposure(self) -> Decimal: ...
+    @property
+    def net_exposure(self) -> Decimal: ...
+    @property
+    def open_order_count(self) -> int: ...
+    def position(self, instrument: int) -> RiskPosition: ...
+    def open_order(self, order_id: int) -> OpenOrder | None: ...
+    def open_orders(self) -> list[OpenOrder]:
+        """Every open order, sorted by order id."""
+    def order_tokens(self, ts: int) -> int | None: ...
+    def cancel_tokens(self, ts: int) -> int | None: ...
+
+class WorkingOrder:
+    """A working order as the matching engine sees it (finished orders are forgotten).
+
+    Enum fields are codes (see ``hftcore.model.orders``); ``state`` is ``"RESTING"`` or
+    ``"AWAITING_TRIGGER"``; ``visible`` is the shown part of a resting order (0 for a stop).
+    """
+
+    order_id: int
+    owner: int
+    instrument: int
+    side: int
+    order_type: int
+    time_in_force: int
+    price: int
+    trigger_price: int
+    quantity: int
+    leaves: int
+    filled: int
+    visible: int
+    display_quantity: int
+    post_only: int
+    reduce_only: bool
+    self_trade_prevention: int
+    expire_ts: int
+    state: Literal["RESTING", "AWAITING_TRIGGER"]
+
+EngineLevel = tuple[int, int, int]  # price, visible quantity, order count
+
+class MatchingEngine:
+    """Continuous price-time matching engine over several instruments.
+
+    Prices are integer ticks, quantities integer lots, timestamps ns supplied by the caller.
+    A refused order or request raises ``hftcore.errors.OrderRejected`` (engine unchanged);
+    an argument that is not an int or does not fit raises ``hftcore.errors.InvalidValue``.
+    Every other call returns its ``OrderEvent``s in order. Supports pickle and copy.
+    """
+
+    def __init__(self) -> None: ...
+    def add_instrument(self, instrument: Instrument) -> int:
+        """Adds an instrument; returns its index, used by every other call."""
+    @property
+    def instruments(self) -> list[Instrument]: ...
+    def submit(
+        self,
+        order_id: int,
+        owner: int,
+        instrument: int,
+        side: int,
+        price: int,
+        quantity: int,
+        ts: int,
+        order_type: int | None = None,
+        time_in_force: int | None = None,
+        trigger_price: int | None = None,
+        display_quantity: int | None = None,
+        post_only: int | None = None,
+        reduce_only: bool = False,
+        self_trade_prevention: int | None = None,
+        expire_ts: int | None = None,
+    ) -> list[OrderEvent]:
+        """Submits an order (default LIMIT, GTC); returns the events of every order touched."""
+    def modify(self, order_id: int, price: int, quantity: int, ts: int) -> list[OrderEvent]:
+        """Cancel/replace of a resting order: new price and new total quantity."""
+    def cancel(self, order_id: int, ts: int) -> list[OrderEvent]:
+        """Cancels a working order (UNKNOWN_ORDER if none has this id)."""
+    def cancel_all(
+        self, instrument: int, ts: int, side: int | None = None, owner: int | None = None
+    ) -> list[OrderEvent]:
+        """Cancels every working order of an instrument, optionally one side / owner."""
+    def advance_time(self, ts: int) -> list[OrderEvent]:
+        """Expires GTD orders whose expiry is at or before ``ts``."""
+    def end_session(self, ts: int) -> list[OrderEvent]:
+        """Expires every DAY order."""
+    def best_bid(self, instrument: int) -> EngineLevel | None:
+        """``(price, quantity, order_count)`` of the best bid."""
+    def best_ask(self, instrument: int) -> EngineLevel | None:
+        """``(price, quantity, order_count)`` of the best ask."""
+    def levels(self, instrument: int, side: int, depth: int | None = None) -> list[EngineLevel]:
+        """EngineLevels of one side, best first, visible quantity only."""
+    def depth_at(self, instrument: int, side: int, price: int) -> int:
+        """Visible quantity at one price."""
+    def queue(self, instrument: int, side: int, price: int) -> list[int]:
+        """Order ids at one price in time priority."""
+    def order(self, order_id: int) -> WorkingOrder | None:
+        """The working order with this id, or None."""
+    def position(self, owner: int, instrument: int) -> int:
+        """Net position in lots of an owner, from its fills."""
+    def last_price(self, instrument: int) -> int | None:
+        """Price of the last trade."""
+    @property
+    def working_order_count(self) -> int: ...
+    def snapshot(self) -> bytes:
+        """The exact engine state as canonical bytes."""
+    def __getstate__(self) -> tuple[list[Instrument], bytes]: ...
+    def __setstate__(self, state: tuple[list[Instrument], bytes]) -> None: ...

@@ -6,6 +6,7 @@
 pub mod book;
 pub mod matching;
 pub mod replay;
+pub mod risk;
 pub mod types;
 
 pub use types::{InstrumentSpec, Money, Price, Quantity, Rounding, Side, ValueError};

@@ -114,10 +114,6 @@ impl From<&CoreEvent> for OrderEvent {
 }
 
 /// Converts core events into a Python list of `OrderEvent`.
-#[allow(
-    dead_code,
-    reason = "used by the matching engine and venue bindings as they land"
-)]
 pub fn to_python(py: Python<'_>, events: &[CoreEvent]) -> PyResult<Vec<Py<OrderEvent>>> {
     events
         .iter()

@@ -98,7 +98,8 @@ impl Instrument {
     }
 }
 
-fn text_of(value: &Bound<'_, PyAny>) -> PyResult<String> {
+/// Exact decimal text of a Python int, float, Decimal or str (NaN and infinities refused).
+pub fn text_of(value: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(match number(value)? {
         Number::Text(text) => text,
         Number::Float(float) => {

@@ -9,7 +9,9 @@ mod book;
 mod errors;
 mod events;
 mod instrument;
+mod matching;
 mod replay;
+mod risk;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,5 +26,9 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("L3_MESSAGE_DTYPE", book::l3_message_dtype(py)?)?;
     module.add_function(wrap_pyfunction!(replay::synthetic_l3_messages, module)?)?;
     module.add_function(wrap_pyfunction!(replay::l2_deltas_from_l3, module)?)?;
+    module.add_class::<risk::RiskGate>()?;
+    module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
+    module.add_class::<matching::MatchingEngine>()?;
+    module.add_class::<matching::WorkingOrder>()?;
     Ok(())
 }

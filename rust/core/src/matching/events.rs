@@ -31,6 +31,10 @@ pub enum RejectReason {
     OrderNotModifiable = 14,
     NoLiquidity = 15,
     InvalidTriggerPrice = 16,
+    /// Post-only on an order that is not a resting limit order (market, stop, IOC, FOK).
+    PostOnlyNotAllowed = 17,
+    /// Price x quantity beyond what fee arithmetic can hold exactly.
+    NotionalTooLarge = 18,
 }
 
 impl RejectReason {
@@ -53,6 +57,8 @@ impl RejectReason {
             RejectReason::OrderNotModifiable => "ORDER_NOT_MODIFIABLE",
             RejectReason::NoLiquidity => "NO_LIQUIDITY",
             RejectReason::InvalidTriggerPrice => "INVALID_TRIGGER_PRICE",
+            RejectReason::PostOnlyNotAllowed => "POST_ONLY_NOT_ALLOWED",
+            RejectReason::NotionalTooLarge => "NOTIONAL_TOO_LARGE",
         }
     }
 }

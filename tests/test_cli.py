@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hftcore.cli import main
 from hftcore.demo import run_demo
@@ -33,3 +35,29 @@ def test_bad_arguments_name_the_problem(capsys: pytest.CaptureFixture[str]) -> N
     assert "--events" in capsys.readouterr().err
     with pytest.raises(ValueError, match="events must be positive"):
         run_demo(events=-1)
+
+
+def test_data_import_and_list_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "bars.csv"
+    csv.write_text(
+        "date,open,high,low,close,volume\n"
+        "2024-01-02,10.00,10.50,9.90,10.20,1000\n"
+        "2024-01-03,10.20,10.40,10.00,10.10,1200\n"
+    )
+    catalog = tmp_path / "catalog"
+    common = ["--catalog", str(catalog), "--instrument", "X.SIM", "--data-type", "bars"]
+    common += ["--bar-type", "1-DAY", "--tick-size", "0.01", "--bar-timestamp", "close"]
+    imported = main(["data", "import", str(csv), *common])
+    assert imported == 0, capsys.readouterr().err
+    assert "2 rows" in capsys.readouterr().out
+    assert main(["data", "list", "--catalog", str(catalog)]) == 0
+    listing = capsys.readouterr().out
+    assert "X.SIM" in listing
+    assert "bars 1-DAY" in listing
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,open,high,low,close,volume\n2024-01-02,10.001,10.5,9.9,10.2,1\n")
+    status = main(["data", "import", str(bad), *common])
+    assert status == 2
+    assert "OFF_GRID" in capsys.readouterr().err

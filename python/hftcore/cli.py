@@ -23,6 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--events", type=_positive, default=1_000_000, help="order-flow events")
     demo.add_argument("--seed", type=int, default=7, help="seed of the order-flow model")
+
+    from hftcore.data.commands import add_import_arguments, add_list_arguments
+
+    data = commands.add_parser("data", help="the market data catalog")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    add_import_arguments(
+        data_commands.add_parser("import", help="import a CSV file into the catalog")
+    )
+    add_list_arguments(data_commands.add_parser("list", help="list the catalog's datasets"))
     return parser
 
 
@@ -34,7 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         report = run_demo(events=args.events, seed=args.seed)
         sys.stdout.write(report.render() + "\n")
-    return 0
+        return 0
+    from hftcore.data.commands import import_command, list_command
+
+    if args.data_command == "import":
+        return import_command(args, sys.stdout, sys.stderr)
+    return list_command(args, sys.stdout, sys.stderr)
 
 
 if __name__ == "__main__":

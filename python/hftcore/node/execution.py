@@ -1,0 +1,410 @@
+"""The execution path of the node, identical in backtest, paper and live.
+
+Requests go: strategy command -> OMS (``OrderManager``: unique ids, validation, state) ->
+contingencies (OTO/OCO/bracket hold children) -> emulator (stops and trailing stops the venue
+cannot take) -> **pre-trade risk gate** (the compiled ``RiskGate``; no order reaches a venue
+without its approval) -> throttler (queue at the venue's rate limit, never drop) -> venue client.
+
+Events come back: venue client -> event store (appended before anything acts on it) -> OMS ->
+risk gate (fills move positions, closed orders free room) -> portfolio -> contingencies
+(which may cancel siblings or release children) -> the bus (``events.order.{strategy_id}``,
+``events.fill.{strategy_id}``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from hftcore._core import Instrument, RiskGate
+from hftcore.errors import HftcoreError, InvalidValue
+from hftcore.model.events import (
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    ModifyOrder,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderDenied,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderPendingCancel,
+    OrderPendingUpdate,
+    OrderRejected,
+    OrderSpec,
+    OrderSubmitted,
+    SubmitOrder,
+)
+from hftcore.model.orders import OrderType
+from hftcore.model.risk import AccountLimits, InstrumentLimits, RejectReason
+from hftcore.node.bus import MessageBus
+from hftcore.node.cache import Cache
+from hftcore.node.portfolio import Portfolio
+from hftcore.oms.actions import OmsActions
+from hftcore.oms.contingency import ContingencyManager
+from hftcore.oms.emulator import OrderEmulator
+from hftcore.oms.manager import OrderManager
+from hftcore.oms.order import OrderStatus
+from hftcore.oms.throttle import Throttler
+from hftcore.venues.base import VenueClient
+
+logger = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    """Where acknowledged events go first (the event store)."""
+
+    def append(self, event: OrderEvent) -> int: ...
+
+
+class RiskEngine:
+    """The compiled risk gate, addressed by client order id and instrument id."""
+
+    def __init__(self, limits: AccountLimits | None = None) -> None:
+        self.gate = RiskGate(limits)
+        self._order_ids: dict[str, int] = {}
+        self._numbers = itertools.count(1)
+
+    def register(self, instrument: Instrument, limits: InstrumentLimits | None) -> None:
+        self.gate.register_instrument(instrument, limits)
+
+    def index(self, instrument_id: str) -> int:
+        return self.gate.instrument_index(instrument_id)
+
+    def check_submit(self, client_order_id: str, spec: OrderSpec, price: int, ts: int) -> int:
+        """0 when approved (the gate then counts the order as open), else a RejectReason."""
+        number = self._order_ids.get(client_order_id)
+        if number is None:
+            number = self._order_ids[client_order_id] = next(self._numbers)
+        return self.gate.check_order(
+            number, self.index(spec.instrument_id), spec.side, price, spec.quantity, ts
+        )
+
+    def check_cancel(self, client_order_id: str, ts: int) -> int:
+        number = self._order_ids.get(client_order_id)
+        return 0 if number is None else self.gate.check_cancel(number, ts)
+
+    def on_fill(self, fill: OrderFilled, fee: str) -> None:
+        number = self._order_ids.get(fill.client_order_id)
+        if number is not None and self.gate.open_order(number) is not None:
+            self.gate.on_fill(number, fill.last_price, fill.last_quantity, fill.ts_event, fee)
+
+    def on_closed(self, client_order_id: str) -> None:
+        number = self._order_ids.get(client_order_id)
+        if number is not None and self.gate.open_order(number) is not None:
+            self.gate.on_order_closed(number)
+
+    def on_price(self, instrument_id: str, price: int, ts: int) -> None:
+        self.gate.on_price(self.index(instrument_id), price, ts)
+
+
+_CLOSING = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
+
+
+class ExecutionEngine:
+    """Routes commands to venues through the OMS and the risk gate, and events back."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        cache: Cache,
+        portfolio: Portfolio,
+        risk: RiskEngine,
+        clock_ns: Callable[[], int],
+        store: EventSink | None = None,
+    ) -> None:
+        self.bus = bus
+        self.cache = cache
+        self.portfolio = portfolio
+        self.risk = risk
+        self.oms = OrderManager()
+        self.contingencies = ContingencyManager(self.oms)
+        self._clock_ns = clock_ns
+        self._store = store
+        self._venues: dict[str, VenueClient] = {}
+        self._emulators: dict[str, OrderEmulator] = {}
+        self._throttlers: dict[str, Throttler] = {}
+        self._venue_of_instrument: dict[str, str] = {}
+        self._pending: deque[OrderEvent] = deque()
+        self._draining = False
+        self.events_processed = 0
+
+    # -- venues --------------------------------------------------------------------------
+
+    def add_venue(self, name: str, venue: VenueClient, throttler: Throttler | None = None) -> None:
+        if name in self._venues:
+            raise InvalidValue("DUPLICATE_VENUE", f"venue {name!r} is already added")
+        capabilities = venue.capabilities
+        self._venues[name] = venue
+        self._emulators[name] = OrderEmulator(
+            native_stops=OrderType.STOP in capabilities.order_types,
+            native_trailing_stops=capabilities.trailing_stops,
+        )
+        if throttler is not None:
+            self._throttlers[name] = throttler
+        for instrument_id in venue.instrument_ids:
+            self._venue_of_instrument[instrument_id] = name
+        venue.set_event_sink(self.on_venue_event)
+
+    def venue_for(self, instrument_id: str) -> tuple[str, VenueClient]:
+        name = self._venue_of_instrument.get(instrument_id)
+        if name is None:
+            raise InvalidValue("UNKNOWN_INSTRUMENT", f"no venue trades {instrument_id!r}")
+        return name, self._venues[name]
+
+    def emulator_for(self, instrument_id: str) -> OrderEmulator:
+        return self._emulators[self.venue_for(instrument_id)[0]]
+
+    # -- commands ------------------------------------------------------------------------
+
+    def execute(self, command: Command) -> None:
+        """Handles one strategy command; the events it causes are published on the bus."""
+        ts = self._clock_ns()
+        if isinstance(command, SubmitOrder):
+            self._submit(command, ts)
+        elif isinstance(command, CancelOrder):
+            self._cancel(command, ts)
+        elif isinstance(command, ModifyOrder):
+            self._modify(command, ts)
+        elif isinstance(command, CancelAllOrders):
+            self._cancel_all(command, ts)
+        else:
+            raise InvalidValue("INVALID_COMMAND", f"not a command: {type(command).__name__}")
+        self._drain()
+
+    def _submit(self, command: SubmitOrder, ts: int) -> None:
+        if command.order.instrument_id not in self._venue_of_instrument:
+            self._emit(
+                OrderDenied(
+                    command.strategy_id,
+                    command.order.instrument_id,
+                    command.client_order_id,
+                    reason="UNKNOWN_INSTRUMENT",
+                    message=f"no venue trades {command.order.instrument_id!r}",
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
+            return
+        created = self.oms.create(command, ts)
+        self._emit(created)
+        if isinstance(created, OrderDenied):
+            return
+        order = self.oms.order(command.client_order_id)
+        if order is None:
+            return
+        self._actions(self.contingencies.register(order, ts), ts)
+
+    def _route_submit(self, command: SubmitOrder, ts: int) -> None:
+        """A submit that may go now: emulate it, or check it and send it."""
+        order = self.oms.order(command.client_order_id)
+        if order is None or order.is_closed:
+            return
+        spec = command.order
+        name, venue = self.venue_for(spec.instrument_id)
+        emulator = self._emulators[name]
+        if order.status is OrderStatus.INITIALIZED and emulator.requires_emulation(spec):
+            self._actions(emulator.hold(order, ts), ts)
+            return
+        price = spec.price or spec.trigger_price or self.cache.last_price(spec.instrument_id)
+        if price is None:
+            verdict_name, sentence = "NO_REFERENCE_PRICE", "no price known for a market order"
+        else:
+            verdict = self.risk.check_submit(command.client_order_id, spec, price, ts)
+            verdict_name = RejectReason(verdict).name if verdict else ""
+            sentence = RejectReason(verdict).description if verdict else ""
+        if verdict_name:
+            self._emit(
+                OrderDenied(
+                    command.strategy_id,
+                    spec.instrument_id,
+                    command.client_order_id,
+                    reason=verdict_name,
+                    message=sentence,
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
+            return
+        throttler = self._throttlers.get(name)
+        ready = [command] if throttler is None else throttler.offer(command, ts)
+        self._send(name, venue, ready, ts)
+
+    def _send(self, name: str, venue: VenueClient, commands: list[Command], ts: int) -> None:
+        for command in commands:
+            if isinstance(command, SubmitOrder):
+                self._emit(
+                    OrderSubmitted(
+                        command.strategy_id,
+                        command.order.instrument_id,
+                        command.client_order_id,
+                        ts_event=ts,
+                        ts_init=ts,
+                    )
+                )
+                self._drain()
+                venue.submit(
+                    command.client_order_id, command.order, ts, strategy_id=command.strategy_id
+                )
+            elif isinstance(command, CancelOrder):
+                venue.cancel(command.client_order_id, ts)
+            elif isinstance(command, ModifyOrder):
+                venue.modify(
+                    command.client_order_id,
+                    command.quantity,
+                    command.price,
+                    command.trigger_price,
+                    ts,
+                )
+
+    def _cancel(self, command: CancelOrder, ts: int) -> None:
+        order = self.oms.order(command.client_order_id)
+        if order is not None and order.is_emulated:
+            emulator = self.emulator_for(order.instrument_id)
+            self._emit(emulator.cancel(command, ts))
+            return
+        if self.risk.check_cancel(command.client_order_id, ts):
+            self._emit(
+                OrderCancelRejected(
+                    command.strategy_id,
+                    command.instrument_id,
+                    command.client_order_id,
+                    reason=RejectReason.CANCEL_RATE.name,
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
+            return
+        answer = self.oms.prepare_cancel(command, ts)
+        self._emit(answer)
+        if isinstance(answer, OrderPendingCancel):
+            name, venue = self.venue_for(command.instrument_id)
+            throttler = self._throttlers.get(name)
+            if throttler is not None:
+                throttler.withdraw(command.client_order_id)
+                ready: list[Command] = throttler.offer(command, ts)
+            else:
+                ready = [command]
+            self._drain()
+            self._send(name, venue, ready, ts)
+
+    def _modify(self, command: ModifyOrder, ts: int) -> None:
+        order = self.oms.order(command.client_order_id)
+        if order is not None and order.is_emulated:
+            self._actions(self.emulator_for(order.instrument_id).modify(command, ts), ts)
+            return
+        answer = self.oms.prepare_modify(command, ts)
+        self._emit(answer)
+        if isinstance(answer, OrderPendingUpdate):
+            name, venue = self.venue_for(command.instrument_id)
+            self._drain()
+            self._send(name, venue, [command], ts)
+
+    def _cancel_all(self, command: CancelAllOrders, ts: int) -> None:
+        emulator = self.emulator_for(command.instrument_id)
+        for canceled in emulator.cancel_all(command, ts):
+            self._emit(canceled)
+        name, venue = self.venue_for(command.instrument_id)
+        for answer in self.oms.prepare_cancel_all(command, ts):
+            self._emit(answer)
+            if isinstance(answer, OrderPendingCancel):
+                self._drain()
+                venue.cancel(answer.client_order_id, ts)
+
+    def _actions(self, actions: OmsActions, ts: int) -> None:
+        for event in actions.events:
+            self._emit(event)
+        self._drain()
+        for command in actions.commands:
+            if isinstance(command, SubmitOrder):
+                self._route_submit(command, ts)
+            elif isinstance(command, CancelOrder):
+                self._cancel(command, ts)
+            elif isinstance(command, ModifyOrder):
+                self._modify(command, ts)
+            else:
+                self._cancel_all(command, ts)
+
+    # -- time and prices -----------------------------------------------------------------
+
+    def on_time(self, ts: int) -> None:
+        """The clock moved: release throttled commands and expire emulated orders."""
+        for name, throttler in self._throttlers.items():
+            ready = throttler.drain(ts)
+            if ready:
+                self._send(name, self._venues[name], ready, ts)
+        for emulator in self._emulators.values():
+            for expired in emulator.advance_time(ts):
+                self._emit(expired)
+        for venue in self._venues.values():
+            venue.advance_to(ts)
+        self._drain()
+
+    def on_price(self, instrument_id: str, bid: int | None, ask: int | None, last: int | None,
+                 ts: int) -> None:
+        """A new market price: the emulator may release orders, the gate marks positions."""
+        emulator = self._emulators[self.venue_for(instrument_id)[0]]
+        self._actions(emulator.on_price(instrument_id, bid=bid, ask=ask, last=last, ts=ts), ts)
+        mark = last if last is not None else (
+            (bid + ask) // 2 if bid is not None and ask is not None else None
+        )
+        if mark is not None:
+            self.risk.on_price(instrument_id, mark, ts)
+            self.portfolio.mark(instrument_id, mark)
+        self._drain()
+
+    # -- events --------------------------------------------------------------------------
+
+    def on_venue_event(self, event: OrderEvent) -> None:
+        """The sink every venue client reports to."""
+        self._emit(event)
+        self._drain()
+
+    def _emit(self, event: OrderEvent) -> None:
+        self._pending.append(event)
+
+    def _drain(self) -> None:
+        """Processes queued events in order; re-entrant calls append and return."""
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._pending:
+                self._process(self._pending.popleft())
+        finally:
+            self._draining = False
+
+    def _process(self, event: OrderEvent) -> None:
+        if self._store is not None:
+            self._store.append(event)
+        try:
+            order = self.oms.apply(event)
+        except HftcoreError as error:
+            logger.error("event %s refused by the OMS: %s", type(event).__name__, error)
+            return
+        self.events_processed += 1
+        if order is None:
+            return
+        if isinstance(event, OrderFilled):
+            self.risk.on_fill(event, _money_text(event.commission))
+            self.portfolio.apply_fill(event)
+        elif isinstance(event, _CLOSING):
+            self.risk.on_closed(event.client_order_id)
+        ts = event.ts_event
+        follow = self.contingencies.on_event(event, ts)
+        self.bus.publish(f"events.order.{event.strategy_id}", event)
+        if isinstance(event, OrderFilled):
+            self.bus.publish(f"events.fill.{event.strategy_id}", event)
+        if follow:
+            self._actions(follow, ts)
+
+
+def _money_text(raw: int) -> str:
+    """Money in 1e-12 units as exact decimal text."""
+    sign = "-" if raw < 0 else ""
+    whole, fraction = divmod(abs(raw), 10**12)
+    return f"{sign}{whole}.{fraction:012d}"

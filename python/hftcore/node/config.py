@@ -1,9 +1,9 @@
 """Node configuration: one TOML file validated into msgspec Structs.
 
 Every field has a type and, where it makes sense, a default; a wrong field is reported with its
-path and the expected type (``ConfigError``, code ``INVALID_CONFIG``). ``HFTCORE_<SECTION>__<FIELD>``
-environment variables override scalar fields (``HFTCORE_NODE__MODE=paper``); secrets are read
-only from the environment, never from the file.
+path and the expected type (``ConfigError``, code ``INVALID_CONFIG``).
+``HFTCORE_<SECTION>__<FIELD>`` environment variables override scalar fields
+(``HFTCORE_NODE__MODE=paper``); secrets are read only from the environment, never from the file.
 """
 
 from __future__ import annotations

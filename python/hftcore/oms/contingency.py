@@ -256,6 +256,9 @@ class ContingencyManager:
         assert order is not None
         if order.is_closed or link.cancel_requested:
             return
+        if link.group_id is not None and self._groups[link.group_id].closed:
+            self._cancel(link, order, "OCO", ts, step)
+            return
         if link.parent_id is not None:
             parent = self._orders.order(link.parent_id)
             assert parent is not None

@@ -141,7 +141,7 @@ class OrderManager:
             ts_event=ts,
             ts_init=ts,
         )
-        self._register(Order(initialized))
+        self._register(Order._checked(initialized))
         return initialized
 
     @staticmethod

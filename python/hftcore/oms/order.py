@@ -207,6 +207,15 @@ _RESTING_TYPES: Final = frozenset(
 )
 
 
+_ORDER_TYPE_CODES: Final = frozenset(int(member) for member in OrderType)
+_TIME_IN_FORCE_CODES: Final = frozenset(int(member) for member in TimeInForce)
+_POST_ONLY_CODES: Final = frozenset(int(member) for member in PostOnly)
+
+
+def _type_name(order_type: int) -> str:
+    return OrderType(order_type).name
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -226,30 +235,30 @@ def validate_spec(spec: OrderSpec, ts: int) -> None:
     _require_text(spec.instrument_id, "INVALID_INSTRUMENT_ID", "instrument_id")
     if spec.side not in (Side.BUY, Side.SELL) or not _is_int(spec.side):
         raise InvalidValue("INVALID_SIDE", f"side must be 0 (buy) or 1 (sell), got {spec.side!r}")
-    if not _is_int(spec.order_type) or spec.order_type not in OrderType._value2member_map_:
-        raise InvalidValue("INVALID_ORDER_TYPE", f"unknown order type {spec.order_type!r}")
-    order_type = OrderType(spec.order_type)
+    order_type = spec.order_type
+    if not _is_int(order_type) or order_type not in _ORDER_TYPE_CODES:
+        raise InvalidValue("INVALID_ORDER_TYPE", f"unknown order type {order_type!r}")
     if not _is_int(spec.quantity) or spec.quantity <= 0:
         raise InvalidValue(
             "INVALID_QUANTITY", f"quantity must be a positive int, got {spec.quantity!r}"
         )
-    if not _is_int(spec.time_in_force) or spec.time_in_force not in TimeInForce._value2member_map_:
-        raise InvalidValue("INVALID_TIME_IN_FORCE", f"unknown time in force {spec.time_in_force!r}")
-    time_in_force = TimeInForce(spec.time_in_force)
+    time_in_force = spec.time_in_force
+    if not _is_int(time_in_force) or time_in_force not in _TIME_IN_FORCE_CODES:
+        raise InvalidValue("INVALID_TIME_IN_FORCE", f"unknown time in force {time_in_force!r}")
     _validate_prices(spec, order_type)
     _validate_trailing(spec, order_type)
     if spec.display_quantity is not None:
         if order_type not in _RESTING_TYPES:
             raise InvalidValue(
                 "DISPLAY_QUANTITY_NOT_APPLICABLE",
-                f"a {order_type.name} order cannot have a display quantity",
+                f"a {_type_name(order_type)} order cannot have a display quantity",
             )
         if not _is_int(spec.display_quantity) or not 0 < spec.display_quantity <= spec.quantity:
             raise InvalidValue(
                 "INVALID_DISPLAY_QUANTITY",
                 f"display quantity must be in 1..{spec.quantity}, got {spec.display_quantity!r}",
             )
-    if time_in_force is TimeInForce.GTD:
+    if time_in_force == TimeInForce.GTD:
         if spec.expire_ts is None:
             raise InvalidValue("MISSING_EXPIRE_TS", "a GTD order needs expire_ts")
         if not _is_int(spec.expire_ts) or spec.expire_ts <= ts:
@@ -258,7 +267,7 @@ def validate_spec(spec: OrderSpec, ts: int) -> None:
             )
     elif spec.expire_ts is not None:
         raise InvalidValue("UNEXPECTED_EXPIRE_TS", "expire_ts is only for GTD orders")
-    if not _is_int(spec.post_only) or spec.post_only not in PostOnly._value2member_map_:
+    if not _is_int(spec.post_only) or spec.post_only not in _POST_ONLY_CODES:
         raise InvalidValue("INVALID_POST_ONLY", f"unknown post-only mode {spec.post_only!r}")
     if spec.post_only != PostOnly.NONE:
         if order_type not in _PRICED_TYPES:
@@ -271,26 +280,27 @@ def validate_spec(spec: OrderSpec, ts: int) -> None:
         raise InvalidValue("INVALID_SPEC", f"emulated must be a bool, got {spec.emulated!r}")
     if spec.emulated and order_type not in _STOP_TYPES:
         raise InvalidValue(
-            "EMULATION_NOT_SUPPORTED", f"only stop orders can be emulated, not {order_type.name}"
+            "EMULATION_NOT_SUPPORTED",
+            f"only stop orders can be emulated, not {_type_name(order_type)}",
         )
     _validate_contingency(spec)
 
 
-def _validate_prices(spec: OrderSpec, order_type: OrderType) -> None:
+def _validate_prices(spec: OrderSpec, order_type: int) -> None:
     if order_type in _PRICED_TYPES:
         if spec.price is None:
-            raise InvalidValue("MISSING_PRICE", f"a {order_type.name} order needs a price")
+            raise InvalidValue("MISSING_PRICE", f"a {_type_name(order_type)} order needs a price")
         if not _is_int(spec.price) or spec.price <= 0:
             raise InvalidValue("INVALID_PRICE", f"price must be a positive int, got {spec.price!r}")
     elif spec.price is not None:
-        raise InvalidValue("UNEXPECTED_PRICE", f"a {order_type.name} order takes no price")
+        raise InvalidValue("UNEXPECTED_PRICE", f"a {_type_name(order_type)} order takes no price")
     trailing = spec.trailing_offset is not None or spec.trailing_offset_type is not None
     if order_type in _STOP_TYPES:
         # A trailing STOP may leave its first trigger to the market (set on the first price);
         # a trailing STOP_LIMIT needs one, its limit keeping its distance to the trigger.
-        if spec.trigger_price is None and (not trailing or order_type is OrderType.STOP_LIMIT):
+        if spec.trigger_price is None and (not trailing or order_type == OrderType.STOP_LIMIT):
             raise InvalidValue(
-                "MISSING_TRIGGER_PRICE", f"a {order_type.name} order needs a trigger price"
+                "MISSING_TRIGGER_PRICE", f"a {_type_name(order_type)} order needs a trigger price"
             )
         if spec.trigger_price is not None and (
             not _is_int(spec.trigger_price) or spec.trigger_price <= 0
@@ -301,16 +311,17 @@ def _validate_prices(spec: OrderSpec, order_type: OrderType) -> None:
             )
     elif spec.trigger_price is not None:
         raise InvalidValue(
-            "UNEXPECTED_TRIGGER_PRICE", f"a {order_type.name} order takes no trigger price"
+            "UNEXPECTED_TRIGGER_PRICE", f"a {_type_name(order_type)} order takes no trigger price"
         )
 
 
-def _validate_trailing(spec: OrderSpec, order_type: OrderType) -> None:
+def _validate_trailing(spec: OrderSpec, order_type: int) -> None:
     if spec.trailing_offset is None and spec.trailing_offset_type is None:
         return
     if order_type not in _STOP_TYPES:
         raise InvalidValue(
-            "TRAILING_NOT_STOP", f"only STOP and STOP_LIMIT orders trail, not {order_type.name}"
+            "TRAILING_NOT_STOP",
+            f"only STOP and STOP_LIMIT orders trail, not {_type_name(order_type)}",
         )
     if spec.trailing_offset is None:
         raise InvalidValue("MISSING_TRAILING_OFFSET", "a trailing stop needs trailing_offset")
@@ -402,6 +413,16 @@ class Order:
                 f"event instrument {initialized.instrument_id!r} differs from the spec's "
                 f"{initialized.order.instrument_id!r}",
             )
+        self._start(initialized)
+
+    @classmethod
+    def _checked(cls, initialized: OrderInitialized) -> Order:
+        """An order from an ``OrderInitialized`` the caller built from a validated spec."""
+        order = cls.__new__(cls)
+        order._start(initialized)
+        return order
+
+    def _start(self, initialized: OrderInitialized) -> None:
         self._initialized = initialized
         self._spec = initialized.order
         self._status = OrderStatus.INITIALIZED
@@ -563,46 +584,47 @@ class Order:
         table does not allow (``ILLEGAL_TRANSITION``) or a fill beyond the quantity
         (``OVERFILL``); in every case the order is unchanged.
         """
-        self._check_belongs(event)
-        if isinstance(event, OrderFilled):
-            self._check_fill(event)
-            if event.trade_id in self._trade_ids:
-                logger.warning(
-                    "order %s: duplicate fill %s ignored", self.client_order_id, event.trade_id
-                )
-                return False
-        target = TRANSITIONS.get((self._status, type(event)))
-        if target is None:
-            message = (
-                f"{type(event).__name__} cannot apply to an order in status {self._status.name}"
-            )
-            logger.error("order %s: %s", self.client_order_id, message)
-            raise InvalidStateTransition("ILLEGAL_TRANSITION", message)
-        if isinstance(event, OrderFilled):
-            self._apply_fill(event)
-        elif isinstance(event, OrderUpdated):
-            self._apply_update(event, target)
-        else:
-            if isinstance(event, OrderAccepted):
-                self._venue_order_id = event.venue_order_id
-            self._move(target)
-        self._events.append(event)
-        self._ts_last = event.ts_event
-        return True
-
-    def _check_belongs(self, event: OrderEvent) -> None:
-        if not isinstance(event, _EVENT_TYPES):
-            raise InvalidValue("INVALID_EVENT", f"not an order event: {type(event).__name__}")
+        kind = type(event)
+        if kind not in _EVENT_TYPES:
+            raise InvalidValue("INVALID_EVENT", f"not an order event: {kind.__name__}")
+        initialized = self._initialized
         if (
-            event.client_order_id != self.client_order_id
-            or event.strategy_id != self.strategy_id
-            or event.instrument_id != self.instrument_id
+            event.client_order_id != initialized.client_order_id
+            or event.strategy_id != initialized.strategy_id
+            or event.instrument_id != initialized.instrument_id
         ):
             raise InvalidValue(
                 "WRONG_ORDER",
                 f"event for {event.strategy_id}/{event.client_order_id}/{event.instrument_id} "
                 f"applied to {self.strategy_id}/{self.client_order_id}/{self.instrument_id}",
             )
+        if kind is OrderFilled:
+            assert isinstance(event, OrderFilled)
+            self._check_fill(event)
+            if event.trade_id in self._trade_ids:
+                logger.warning(
+                    "order %s: duplicate fill %s ignored", self.client_order_id, event.trade_id
+                )
+                return False
+        target = TRANSITIONS.get((self._status, kind))
+        if target is None:
+            message = f"{kind.__name__} cannot apply to an order in status {self._status.name}"
+            logger.error("order %s: %s", self.client_order_id, message)
+            raise InvalidStateTransition("ILLEGAL_TRANSITION", message)
+        if kind is OrderFilled:
+            assert isinstance(event, OrderFilled)
+            self._apply_fill(event)
+        elif kind is OrderUpdated:
+            assert isinstance(event, OrderUpdated)
+            self._apply_update(event, target)
+        else:
+            if kind is OrderAccepted:
+                assert isinstance(event, OrderAccepted)
+                self._venue_order_id = event.venue_order_id
+            self._move(target)
+        self._events.append(event)
+        self._ts_last = event.ts_event
+        return True
 
     def _check_fill(self, fill: OrderFilled) -> None:
         if not _is_int(fill.last_quantity) or fill.last_quantity <= 0:
@@ -675,23 +697,25 @@ class Order:
         self._move(target)
 
 
-_EVENT_TYPES: Final = (
-    OrderInitialized,
-    OrderDenied,
-    OrderEmulated,
-    OrderReleased,
-    OrderSubmitted,
-    OrderAccepted,
-    OrderRejected,
-    OrderPendingUpdate,
-    OrderPendingCancel,
-    OrderUpdated,
-    OrderModifyRejected,
-    OrderCancelRejected,
-    OrderTriggered,
-    OrderCanceled,
-    OrderExpired,
-    OrderFilled,
+_EVENT_TYPES: Final[frozenset[type]] = frozenset(
+    {
+        OrderInitialized,
+        OrderDenied,
+        OrderEmulated,
+        OrderReleased,
+        OrderSubmitted,
+        OrderAccepted,
+        OrderRejected,
+        OrderPendingUpdate,
+        OrderPendingCancel,
+        OrderUpdated,
+        OrderModifyRejected,
+        OrderCancelRejected,
+        OrderTriggered,
+        OrderCanceled,
+        OrderExpired,
+        OrderFilled,
+    }
 )
 
 
@@ -707,7 +731,7 @@ def modify_error(
     current ones."""
     if quantity is None and price is None and trigger_price is None:
         return "NOTHING_TO_MODIFY", "a modify must change the quantity, price or trigger price"
-    order_type = OrderType(order_spec.order_type)
+    order_type = order_spec.order_type
     if quantity is not None:
         if not _is_int(quantity) or quantity <= 0:
             return "INVALID_QUANTITY", f"quantity must be a positive int, got {quantity!r}"
@@ -724,12 +748,15 @@ def modify_error(
             )
     if price is not None:
         if order_type not in _PRICED_TYPES:
-            return "PRICE_NOT_APPLICABLE", f"a {order_type.name} order has no price"
+            return "PRICE_NOT_APPLICABLE", f"a {_type_name(order_type)} order has no price"
         if not _is_int(price) or price <= 0:
             return "INVALID_PRICE", f"price must be a positive int, got {price!r}"
     if trigger_price is not None:
         if order_type not in _STOP_TYPES:
-            return "TRIGGER_NOT_APPLICABLE", f"a {order_type.name} order has no trigger price"
+            return (
+                "TRIGGER_NOT_APPLICABLE",
+                f"a {_type_name(order_type)} order has no trigger price",
+            )
         if not _is_int(trigger_price) or trigger_price <= 0:
             return (
                 "INVALID_TRIGGER_PRICE",

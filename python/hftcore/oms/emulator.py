@@ -109,14 +109,11 @@ class _Held:
     instrument_id: str
     client_order_id: str
     spec: OrderSpec
+    is_buy: bool
 
     @property
     def ids(self) -> tuple[str, str, str]:
         return self.strategy_id, self.instrument_id, self.client_order_id
-
-    @property
-    def is_buy(self) -> bool:
-        return self.spec.side == Side.BUY
 
 
 class _Step:
@@ -268,7 +265,13 @@ class OrderEmulator:
             raise InvalidValue("ALREADY_EMULATED", f"order {order.client_order_id} is held")
 
     def _add(self, order: Order) -> _Held:
-        held = _Held(order.strategy_id, order.instrument_id, order.client_order_id, order.spec)
+        held = _Held(
+            order.strategy_id,
+            order.instrument_id,
+            order.client_order_id,
+            order.spec,
+            order.spec.side == Side.BUY,
+        )
         self._held[held.client_order_id] = held
         self._by_instrument.setdefault(held.instrument_id, {})[held.client_order_id] = held
         return held
@@ -451,26 +454,24 @@ class OrderEmulator:
     def _observe(
         self, held: _Held, last: int | None, quote: int | None, ts: int, step: _Step
     ) -> None:
-        if held.spec.expire_ts is not None and ts >= held.spec.expire_ts:
+        expire_ts = held.spec.expire_ts
+        if expire_ts is not None and ts >= expire_ts:
             return
-        prices = []
-        if self._use_trades and last is not None:
-            prices.append(last)
-        if self._use_quotes and quote is not None:
-            prices.append(quote)
-        for price in prices:
-            if self._reached(held, price):
-                self._release(held, price, ts, step)
-                return
-            if held.spec.trailing_offset is not None:
-                self._trail(held, price, ts, step)
+        if last is not None and self._use_trades and self._step(held, last, ts, step):
+            return
+        if quote is not None and self._use_quotes:
+            self._step(held, quote, ts, step)
 
-    @staticmethod
-    def _reached(held: _Held, price: int) -> bool:
-        trigger = held.spec.trigger_price
-        if trigger is None:
-            return False
-        return price >= trigger if held.is_buy else price <= trigger
+    def _step(self, held: _Held, price: int, ts: int, step: _Step) -> bool:
+        """Looks at one price: releases the order (True) or trails it."""
+        spec = held.spec
+        trigger = spec.trigger_price
+        if trigger is not None and (price >= trigger if held.is_buy else price <= trigger):
+            self._release(held, price, ts, step)
+            return True
+        if spec.trailing_offset is not None:
+            self._trail(held, price, ts, step)
+        return False
 
     @staticmethod
     def _trail(held: _Held, price: int, ts: int, step: _Step) -> None:

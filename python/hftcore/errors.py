@@ -45,3 +45,9 @@ class RiskRejected(HftcoreError):
 
 class ConfigError(HftcoreError, ValueError):
     """Invalid configuration; the message names the field and what was expected."""
+
+
+class InvalidStateTransition(HftcoreError):
+    """An order event that cannot apply to the order's current state: ``ILLEGAL_TRANSITION``
+    (the transition table has no entry for the status and event), ``OVERFILL`` (a fill beyond
+    the order's quantity). The order is left unchanged."""

@@ -45,3 +45,9 @@ class RiskRejected(HftcoreError):
 
 class ConfigError(HftcoreError, ValueError):
     """Invalid configuration; the message names the field and what was expected."""
+
+
+class StoreError(HftcoreError):
+    """The event store cannot do what was asked: it is closed or locked by another writer, a
+    stored row is corrupt (the message names its ``seq``), an append conflicts with a stored event
+    (a reused client order id, a fill id with other content), or the database is unreachable."""

@@ -16,6 +16,11 @@ def test_demo_replays_the_generated_flow_and_reports_it(capsys: pytest.CaptureFi
     assert report.counts["L3 messages applied"] >= 20_000
     assert report.counts["L2 deltas applied"] == report.counts["L3 messages applied"]
     assert report.counts["resting orders at the end"] > 0
+    # The flow reaches the matching engine through the risk gate: trades happen, and the gate
+    # refuses the oversized orders the flow contains.
+    assert report.counts["fill events"] > 0
+    assert report.counts["volume traded (lots)"] >= report.counts["fill events"] // 2
+    assert "risk gate + matching engine" in output
     assert all(rate > 0 for rate in report.stages.values())
     best_bid, best_ask = report.top_levels[0][1], report.top_levels[0][2]
     assert float(best_bid) < float(best_ask)

@@ -167,6 +167,164 @@ def synthetic_l3_messages(
     start_ts: int = 1_700_000_000_000_000_000,
 ) -> Records: ...
 def l2_deltas_from_l3(messages: Records) -> Records: ...
+
+# ----- simulated venue -------------------------------------------------------------------------
+
+TRADE_DTYPE: np.dtype[np.void]
+TimeInForceName = Literal["GTC", "IOC", "FOK", "DAY", "GTD"]
+
+class LatencyModel:
+    """How a latency (feed, order entry or response) is produced, in ns: a constant, a table of
+    ``(ts, latency)`` points linearly interpolated, or a seeded distribution. Invalid
+    parameters raise ``ConfigError`` (``INVALID_LATENCY``)."""
+
+    @property
+    def kind(self) -> Literal["CONSTANT", "TABLE", "NORMAL", "LOGNORMAL", "UNIFORM"]: ...
+    @staticmethod
+    def constant(ns: int) -> LatencyModel: ...
+    @staticmethod
+    def table(points: list[tuple[int, int]]) -> LatencyModel: ...
+    @staticmethod
+    def normal(mean: float, std_dev: float, seed: int = 0) -> LatencyModel: ...
+    @staticmethod
+    def lognormal(mu: float, sigma: float, seed: int = 0) -> LatencyModel: ...
+    @staticmethod
+    def uniform(low: float, high: float, seed: int = 0) -> LatencyModel: ...
+
+class QueueModel:
+    """Queue-position model: ``fifo()`` for L3 data; ``risk_averse()``, ``power(n)`` or
+    ``log()`` for L2 data."""
+
+    @property
+    def kind(self) -> Literal["FIFO", "RISK_AVERSE", "POWER", "LOG"]: ...
+    @property
+    def exponent(self) -> float | None: ...
+    @staticmethod
+    def fifo() -> QueueModel: ...
+    @staticmethod
+    def risk_averse() -> QueueModel: ...
+    @staticmethod
+    def power(exponent: float) -> QueueModel: ...
+    @staticmethod
+    def log() -> QueueModel: ...
+    def cancel_ahead_probability(self, ahead: int, behind: int) -> float: ...
+
+class VenueOrder:
+    """One of our orders resting at the simulated venue."""
+
+    order_id: int
+    side: int
+    price: int
+    quantity: int
+    leaves: int
+    post_only: bool
+    queue_ahead: int
+
+class VenueReplayResult:
+    """Events, counts and optional feed-time columns of a bulk venue replay."""
+
+    events: list[OrderEvent]
+    applied: int
+    rejected: int
+    first_error_array: Literal["deltas", "trades", "messages"] | None
+    first_error_index: int | None
+    first_error: str | None
+    first_error_message: str | None
+    feed_ts: npt.NDArray[np.int64] | None
+    trade_feed_ts: npt.NDArray[np.int64] | None
+
+class SimulatedVenue:
+    """Simulated venue for backtests: our orders against a book replayed from L2 or L3 data,
+    with queue position, latencies, optional market impact and fees; deterministic."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        data: Literal["L2", "L3"] = "L2",
+        queue_model: QueueModel | None = None,
+        feed_latency: LatencyModel | None = None,
+        order_latency: LatencyModel | None = None,
+        response_latency: LatencyModel | None = None,
+        market_impact: bool = False,
+        seed: int = 0,
+    ) -> None: ...
+    @staticmethod
+    def from_snapshot(instrument: Instrument, data: bytes) -> SimulatedVenue: ...
+    def snapshot(self) -> bytes: ...
+    def __copy__(self) -> SimulatedVenue: ...
+    def __deepcopy__(self, memo: Any) -> SimulatedVenue: ...
+    @property
+    def instrument(self) -> Instrument: ...
+    @property
+    def data(self) -> Literal["L2", "L3"]: ...
+    @property
+    def queue_model(self) -> QueueModel: ...
+    @property
+    def feed_latency(self) -> LatencyModel: ...
+    @property
+    def order_latency(self) -> LatencyModel: ...
+    @property
+    def response_latency(self) -> LatencyModel: ...
+    @property
+    def market_impact(self) -> bool: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def now(self) -> int | None: ...
+    @property
+    def last_feed_ts(self) -> int | None: ...
+    @property
+    def pending_commands(self) -> int: ...
+    def submit_limit(
+        self,
+        ts: int,
+        order_id: int,
+        side: int,
+        price: int,
+        quantity: int,
+        time_in_force: TimeInForceName = "GTC",
+        post_only: bool = False,
+    ) -> list[OrderEvent]: ...
+    def submit_market(
+        self, ts: int, order_id: int, side: int, quantity: int
+    ) -> list[OrderEvent]: ...
+    def cancel(self, ts: int, order_id: int) -> list[OrderEvent]: ...
+    def modify(self, ts: int, order_id: int, price: int, quantity: int) -> list[OrderEvent]: ...
+    def advance_to(self, ts: int) -> list[OrderEvent]: ...
+    def on_l2_delta(self, ts: int, side: int, price: int, quantity: int) -> list[OrderEvent]: ...
+    def on_l2_clear(self, ts: int) -> list[OrderEvent]: ...
+    def on_trade(
+        self, ts: int, aggressor_side: int, price: int, quantity: int
+    ) -> list[OrderEvent]: ...
+    def on_l3_add(
+        self, ts: int, order_id: int, side: int, price: int, quantity: int
+    ) -> list[OrderEvent]: ...
+    def on_l3_cancel(self, ts: int, order_id: int) -> list[OrderEvent]: ...
+    def on_l3_reduce(self, ts: int, order_id: int, by: int) -> list[OrderEvent]: ...
+    def on_l3_replace(
+        self, ts: int, order_id: int, price: int, quantity: int
+    ) -> list[OrderEvent]: ...
+    def on_l3_execute(self, ts: int, order_id: int, quantity: int) -> list[OrderEvent]: ...
+    def on_l3_clear(self, ts: int) -> list[OrderEvent]: ...
+    def replay_l2(
+        self,
+        deltas: Records,
+        trades: Records | None = None,
+        on_error: OnError = "raise",
+        return_feed_ts: bool = False,
+    ) -> VenueReplayResult: ...
+    def replay_l3(
+        self, messages: Records, on_error: OnError = "raise", return_feed_ts: bool = False
+    ) -> VenueReplayResult: ...
+    def queue_ahead(self, order_id: int) -> int: ...
+    def open_orders(self) -> list[VenueOrder]: ...
+    def open_order(self, order_id: int) -> VenueOrder | None: ...
+    def best_bid(self) -> Level | None: ...
+    def best_ask(self) -> Level | None: ...
+    def market_quantity_at(self, side: int, price: int) -> int: ...
+    def available_at(self, side: int, price: int) -> int: ...
+
+def l2_replay_from_l3(messages: Records) -> tuple[Records, Records]: ...
 def risk_reject_reasons() -> list[tuple[int, str, str]]:
     """The ``(code, name, sentence)`` of every risk reject reason, in check order."""
 
@@ -274,6 +432,7 @@ class RiskGate:
         """Every open order, sorted by order id."""
     def order_tokens(self, ts: int) -> int | None: ...
     def cancel_tokens(self, ts: int) -> int | None: ...
+
 class WorkingOrder:
     """A working order as the matching engine sees it (finished orders are forgotten).
 
@@ -300,7 +459,7 @@ class WorkingOrder:
     expire_ts: int
     state: Literal["RESTING", "AWAITING_TRIGGER"]
 
-Level = tuple[int, int, int]
+EngineLevel = tuple[int, int, int]  # price, visible quantity, order count
 
 class MatchingEngine:
     """Continuous price-time matching engine over several instruments.
@@ -347,12 +506,12 @@ class MatchingEngine:
         """Expires GTD orders whose expiry is at or before ``ts``."""
     def end_session(self, ts: int) -> list[OrderEvent]:
         """Expires every DAY order."""
-    def best_bid(self, instrument: int) -> Level | None:
+    def best_bid(self, instrument: int) -> EngineLevel | None:
         """``(price, quantity, order_count)`` of the best bid."""
-    def best_ask(self, instrument: int) -> Level | None:
+    def best_ask(self, instrument: int) -> EngineLevel | None:
         """``(price, quantity, order_count)`` of the best ask."""
-    def levels(self, instrument: int, side: int, depth: int | None = None) -> list[Level]:
-        """Levels of one side, best first, visible quantity only."""
+    def levels(self, instrument: int, side: int, depth: int | None = None) -> list[EngineLevel]:
+        """EngineLevels of one side, best first, visible quantity only."""
     def depth_at(self, instrument: int, side: int, price: int) -> int:
         """Visible quantity at one price."""
     def queue(self, instrument: int, side: int, price: int) -> list[int]:

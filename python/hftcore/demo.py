@@ -2,22 +2,34 @@
 
 It generates a seeded L3 order flow (the zero-intelligence model documented in
 ``docs/order-books.md``), replays it through the L3 book and, as L2 deltas, through the L2 book,
-and reports throughput and the final book.
+then streams the first part of the same flow as orders through the pre-trade risk gate into the
+matching engine (adds become limit orders, executions market orders, cancels cancels), and
+reports throughput, fills, risk rejections and the final book.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 from hftcore._core import (
     Instrument,
+    MatchingEngine,
     OrderBookL2,
     OrderBookL3,
+    OrderEvent,
+    RiskGate,
     l2_deltas_from_l3,
     synthetic_l3_messages,
 )
+from hftcore.model.enums import BookAction
+from hftcore.model.orders import OrderType, TimeInForce
+from hftcore.model.risk import AccountLimits, InstrumentLimits, RejectReason, ThrottleLimit
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +59,107 @@ def _rate(events: int, seconds: float) -> float:
     return events / seconds if seconds > 0 else float("inf")
 
 
-def run_demo(events: int = 1_000_000, seed: int = 7, depth: int = 5) -> DemoReport:
+def _stream_through_engine(
+    instrument: Instrument, messages: npt.NDArray[np.void], report: DemoReport
+) -> MatchingEngine:
+    """Every message as an order command: risk gate first, then the matching engine."""
+    gate = RiskGate(
+        AccountLimits(
+            max_open_orders=50_000,
+            order_rate=ThrottleLimit(capacity=2_000, refill_per_second=200_000),
+            daily_loss_limit=1_000_000,
+        )
+    )
+    gate_index = gate.register_instrument(
+        instrument,
+        InstrumentLimits(max_order_quantity=60, collar_bps=200, max_long_position=2_000_000),
+    )
+    engine = MatchingEngine()
+    engine_index = engine.add_instrument(instrument)
+    rejects: Counter[str] = Counter()
+    tally = _Tally()
+    # The collar needs a reference price before the first trade: the flow's first price.
+    gate.on_price(gate_index, int(messages["price"][0]), int(messages["ts_event"][0]))
+    taker_ids = 1 << 40
+    started = time.perf_counter()
+    for action, order_id, side, price, quantity, ts in zip(
+        messages["action"].tolist(),
+        messages["order_id"].tolist(),
+        messages["side"].tolist(),
+        messages["price"].tolist(),
+        messages["quantity"].tolist(),
+        messages["ts_event"].tolist(),
+        strict=True,
+    ):
+        if action == BookAction.ADD:
+            verdict = gate.check_order(order_id, gate_index, side, price, quantity, ts)
+            if verdict:
+                rejects[RejectReason(verdict).name] += 1
+                continue
+            events = engine.submit(order_id, order_id % 8, engine_index, side, price, quantity, ts)
+        elif action == BookAction.CANCEL:
+            if engine.order(order_id) is None or gate.check_cancel(order_id, ts):
+                continue
+            events = engine.cancel(order_id, ts)
+        elif action == BookAction.EXECUTE:
+            taker_ids += 1
+            taker_side = 1 - side
+            # Market orders are priced at the worst price the gate's collar allows.
+            reference = engine.last_price(engine_index) or price
+            limit = reference + 100 if taker_side == 0 else max(1, reference - 100)
+            verdict = gate.check_order(taker_ids, gate_index, taker_side, limit, quantity, ts)
+            if verdict:
+                rejects[RejectReason(verdict).name] += 1
+                continue
+            events = engine.submit(
+                taker_ids,
+                taker_ids % 8,
+                engine_index,
+                taker_side,
+                0,
+                quantity,
+                ts,
+                order_type=OrderType.MARKET,
+                time_in_force=TimeInForce.IOC,
+            )
+        else:
+            continue
+        _follow(gate, gate_index, events, tally)
+    elapsed = time.perf_counter() - started
+    report.stages["risk gate + matching engine"] = _rate(len(messages), elapsed)
+    report.counts["fill events"] = tally.fills
+    report.counts["volume traded (lots)"] = tally.volume
+    report.counts["net fees (cents)"] = tally.fees // 10**10
+    report.counts["orders resting in the engine"] = engine.working_order_count
+    for reason, count in sorted(rejects.items()):
+        report.counts[f"risk rejects: {reason}"] = count
+    return engine
+
+
+@dataclass
+class _Tally:
+    fills: int = 0
+    volume: int = 0
+    fees: int = 0
+
+
+def _follow(gate: RiskGate, gate_index: int, events: list[OrderEvent], tally: _Tally) -> None:
+    """Feeds the engine's events back into the gate: fills move positions, closes free room."""
+    for event in events:
+        if event.kind == "FILLED":
+            tally.fills += 1
+            tally.volume += event.quantity
+            tally.fees += event.fee_raw
+            gate.on_fill(event.order_id, event.price, event.quantity, event.ts)
+            if event.liquidity == "TAKER":
+                gate.on_price(gate_index, event.price, event.ts)
+        elif event.kind in ("CANCELED", "EXPIRED", "REJECTED") and gate.open_order(event.order_id):
+            gate.on_order_closed(event.order_id)
+
+
+def run_demo(
+    events: int = 1_000_000, seed: int = 7, depth: int = 5, engine_events: int = 200_000
+) -> DemoReport:
     """Runs the demo and returns its report."""
     if events <= 0:
         raise ValueError(f"events must be positive, got {events}")
@@ -70,6 +182,8 @@ def run_demo(events: int = 1_000_000, seed: int = 7, depth: int = 5) -> DemoRepo
     report.stages["L2 book bulk replay (+top)"] = _rate(len(deltas), time.perf_counter() - started)
     if l3.to_l2() != l2:
         raise AssertionError("the L2 book and the L2 view of the L3 book disagree")
+
+    _stream_through_engine(instrument, messages[:engine_events], report)
 
     report.counts["L3 messages applied"] = l3_result.applied
     report.counts["L2 deltas applied"] = l2_result.applied

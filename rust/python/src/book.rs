@@ -25,7 +25,7 @@ use crate::instrument::{parse_side, Instrument};
 static L2_DELTA_DTYPE: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
 static L3_MESSAGE_DTYPE: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
 
-fn structured_dtype<'py>(
+pub fn structured_dtype<'py>(
     py: Python<'py>,
     fields: &[(&str, &str, usize)],
     itemsize: usize,
@@ -116,7 +116,7 @@ pub fn record_slice<'a, T: Pod>(
     })
 }
 
-fn parse_policy(py: Python<'_>, on_error: &str) -> PyResult<ErrorPolicy> {
+pub fn parse_policy(py: Python<'_>, on_error: &str) -> PyResult<ErrorPolicy> {
     match on_error {
         "raise" => Ok(ErrorPolicy::Raise),
         "skip" => Ok(ErrorPolicy::Skip),

@@ -9,9 +9,10 @@ mod book;
 mod errors;
 mod events;
 mod instrument;
+mod matching;
 mod replay;
 mod risk;
-mod matching;
+mod venue;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -26,6 +27,13 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("L3_MESSAGE_DTYPE", book::l3_message_dtype(py)?)?;
     module.add_function(wrap_pyfunction!(replay::synthetic_l3_messages, module)?)?;
     module.add_function(wrap_pyfunction!(replay::l2_deltas_from_l3, module)?)?;
+    module.add_class::<venue::SimulatedVenue>()?;
+    module.add_class::<venue::LatencyModel>()?;
+    module.add_class::<venue::QueueModel>()?;
+    module.add_class::<venue::VenueOrder>()?;
+    module.add_class::<venue::VenueReplayResult>()?;
+    module.add("TRADE_DTYPE", venue::trade_dtype(py)?)?;
+    module.add_function(wrap_pyfunction!(venue::l2_replay_from_l3, module)?)?;
     module.add_class::<risk::RiskGate>()?;
     module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
     module.add_class::<matching::MatchingEngine>()?;

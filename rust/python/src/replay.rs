@@ -10,7 +10,7 @@ use crate::book::{book_error, l2_delta_dtype, l3_message_dtype, record_slice};
 use crate::errors::value_error;
 
 /// Copies records into a new NumPy array of the given structured dtype.
-fn to_array<'py, T: bytemuck::Pod>(
+pub fn to_array<'py, T: bytemuck::Pod>(
     py: Python<'py>,
     records: &[T],
     dtype: Bound<'py, numpy::PyArrayDescr>,

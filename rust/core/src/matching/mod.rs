@@ -3,6 +3,7 @@
 pub mod engine;
 pub mod events;
 pub mod order;
+pub mod simulated;
 
 pub use engine::{
     LevelView, MatchingEngine, ModifyRequest, OrderRequest, OrderView, PostOnly, SnapshotError,

@@ -13,15 +13,15 @@ reconnect, a retried append) land once. The key is
 - ``[kind, client_order_id, trade_id]`` for :class:`OrderFilled`: one per execution;
 - ``[kind, client_order_id, digest]`` for every other event (``[kind, strategy_id,
   instrument_id, digest]`` for :class:`CancelAllOrders`), where ``digest`` hashes the event's
-  content apart from ``ts_init``: two cancels at different times are two rows, the same cancel
-  seen twice is one.
+  identity: two cancels at different times are two rows, the same cancel seen twice is one.
 
-Appending an event whose key is stored compares the content apart from ``ts_init`` (the moment
-this node saw it, which differs between a message and its replay): equal content is a duplicate
-(``Appended.duplicate`` is True, nothing is written, the stored seq is returned); different
-content is a conflict and raises :class:`~hftcore.errors.StoreError` (``DUPLICATE_CLIENT_ORDER_ID``
-for a reused id, ``CONFLICTING_FILL`` for a trade id reported twice with different content).
-Nothing is dropped silently.
+An event's identity is its content apart from ``ts_init`` (the moment this node saw it, which
+differs between a venue message and its replay); a command's identity is all of it (its
+``ts_init`` is when the intent was made). Appending an event whose key is stored compares
+identities: equal is a duplicate (``Appended.duplicate`` is True, nothing is written, the stored
+seq is returned); different is a conflict and raises :class:`~hftcore.errors.StoreError`
+(``DUPLICATE_CLIENT_ORDER_ID`` for a reused id, ``CONFLICTING_FILL`` for a trade id reported
+twice with different content). Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -117,6 +117,10 @@ def _require_id(value: object, field: str, kind: str) -> str:
 
 
 def _identity(event: StorableEvent) -> bytes:
+    # A command's ts_init is when the intent was made, part of what it is; an event's ts_init is
+    # only when this node saw it, which differs between a venue message and its replay.
+    if isinstance(event, Command):
+        return ENCODER.encode(event)
     return ENCODER.encode(msgspec.structs.replace(event, ts_init=0))
 
 
@@ -432,10 +436,10 @@ class EventStore(abc.ABC):
         while True:
             self._check_open()
             page = self._fetch(after, where, _PAGE_SIZE)
+            if not page:
+                return
             for seq, kind, payload in page:
                 yield decode_row(seq, kind, payload)
-            if len(page) < _PAGE_SIZE:
-                return
             after = page[-1][0]
 
     # -- backend primitives -------------------------------------------------------------------

@@ -97,7 +97,9 @@ def submit(cid: str, quantity: int = 10, ts: int = 1, strategy: str = "S1") -> S
     return SubmitOrder(strategy, cid, spec(quantity), ts)
 
 
-def initialized(cid: str, quantity: int = 10, ts: int = 1, strategy: str = "S1") -> OrderInitialized:
+def initialized(
+    cid: str, quantity: int = 10, ts: int = 1, strategy: str = "S1"
+) -> OrderInitialized:
     return OrderInitialized(strategy, INSTRUMENT, cid, spec(quantity), ts, ts)
 
 
@@ -109,7 +111,9 @@ def accepted(cid: str, ts: int = 3, strategy: str = "S1") -> OrderAccepted:
     return OrderAccepted(strategy, INSTRUMENT, cid, f"V-{cid}", ts, ts)
 
 
-def canceled(cid: str, ts: int = 9, strategy: str = "S1", reason: str = "REQUESTED") -> OrderCanceled:
+def canceled(
+    cid: str, ts: int = 9, strategy: str = "S1", reason: str = "REQUESTED"
+) -> OrderCanceled:
     return OrderCanceled(strategy, INSTRUMENT, cid, reason, ts, ts)
 
 
@@ -151,4 +155,3 @@ def lifecycle(cid: str, strategy: str = "S1") -> list[StorableEvent]:
         submitted(cid, strategy=strategy),
         accepted(cid, strategy=strategy),
     ]
-

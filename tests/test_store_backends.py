@@ -43,7 +43,8 @@ def test_sqlite_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database file, just text " * 200)
     with pytest.raises(StoreError) as error:
         SqliteEventStore(path)
-    assert error.value.code == "CORRUPT_STORE" and str(path) in error.value.message
+    assert error.value.code == "CORRUPT_STORE"
+    assert str(path) in error.value.message
     # The failed open released its lock: a good file at another path opens normally, and the
     # bad file is untouched.
     assert path.read_bytes().startswith(b"this is not a database")
@@ -60,7 +61,8 @@ def test_sqlite_damaged_page_fails_the_integrity_check(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     with SqliteEventStore(path) as damaged, pytest.raises(StoreError) as error:
         damaged.check_integrity()
-    assert error.value.code == "CORRUPT_STORE" and "malformed" in error.value.message
+    assert error.value.code == "CORRUPT_STORE"
+    assert "malformed" in error.value.message
 
 
 @pytest.mark.parametrize("path", ["", 5, None])
@@ -171,11 +173,13 @@ def test_postgres_invalid_arguments_are_refused(kwargs: dict[str, object], code:
 def test_open_event_store_picks_the_backend_from_the_url(tmp_path: Path) -> None:
     path = tmp_path / "data" / DEFAULT_SQLITE_FILENAME
     with open_event_store(f"sqlite:///{path}") as store:
-        assert isinstance(store, SqliteEventStore) and store.path == path
+        assert isinstance(store, SqliteEventStore)
+        assert store.path == path
     schema = f"test_store_{uuid.uuid4().hex[:16]}"
     try:
         with open_event_store(POSTGRES_DSN, schema=schema) as store:
-            assert isinstance(store, PostgresEventStore) and store.schema == schema
+            assert isinstance(store, PostgresEventStore)
+            assert store.schema == schema
             store.append(submit("C1"))
     finally:
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:

@@ -59,7 +59,8 @@ def test_appends_get_increasing_seqs_and_read_back_equal_in_order(store: EventSt
     results = [store.append(event) for event in events]
     assert [r.duplicate for r in results] == [False] * 6
     seqs = [r.seq for r in results]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 6
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 6
     assert stored_events(store) == [StoredEvent(s, e) for s, e in zip(seqs, events, strict=True)]
     assert store.last_seq() == seqs[-1]
 
@@ -113,7 +114,9 @@ def test_reopened_store_has_every_event_and_continues_the_seq(location: StoreLoc
 def test_append_many_is_one_transaction_with_its_meta(store: EventStore) -> None:
     results = store.append_many(lifecycle("C1"), meta={"next_order": 2})
     seqs = [r.seq for r in results]
-    assert seqs == sorted(set(seqs)) and len(seqs) == 4 and store.last_seq() == seqs[-1]
+    assert seqs == sorted(set(seqs))
+    assert len(seqs) == 4
+    assert store.last_seq() == seqs[-1]
     assert [s.event for s in store.events()] == lifecycle("C1")
     assert store.get_meta("next_order") == 2
     assert store.append_many([]) == []
@@ -133,7 +136,9 @@ def test_same_trade_id_on_two_orders_is_two_fills(store: EventStore) -> None:
     # Both sides of a self-trade carry the venue's one trade id.
     a = store.append(fill("C1", "T1", 4))
     b = store.append(fill("C2", "T1", 4, side=1))
-    assert not a.duplicate and not b.duplicate and a.seq != b.seq
+    assert not a.duplicate
+    assert not b.duplicate
+    assert a.seq != b.seq
 
 
 def test_resent_command_is_a_duplicate_and_never_stored_twice(store: EventStore) -> None:
@@ -237,7 +242,8 @@ def test_filters_select_by_strategy_instrument_order_kind_and_seq(store: EventSt
         ]
     )
     by_strategy = [s.event for s in store.events(strategy_id="SB")]
-    assert len(by_strategy) == 5 and {e.strategy_id for e in by_strategy} == {"SB"}
+    assert len(by_strategy) == 5
+    assert {e.strategy_id for e in by_strategy} == {"SB"}
     assert [type(s.event).__name__ for s in store.events(instrument_id="OTHER.SIM")] == [
         "CancelAllOrders"
     ]
@@ -299,7 +305,9 @@ def test_meta_round_trips_json_values_and_overwrites(store: EventStore) -> None:
         ("k", [object()]),
     ],
 )
-def test_invalid_meta_is_refused_and_not_stored(store: EventStore, key: object, value: object) -> None:
+def test_invalid_meta_is_refused_and_not_stored(
+    store: EventStore, key: object, value: object
+) -> None:
     with pytest.raises(InvalidValue) as error:
         store.put_meta(key, value)  # type: ignore[arg-type]
     assert error.value.code == "INVALID_META"
@@ -317,7 +325,10 @@ def test_invalid_meta_is_refused_and_not_stored(store: EventStore, key: object, 
         (None, "UNKNOWN_EVENT_TYPE"),
         (submit(""), "MISSING_ID"),
         (SubmitOrder("", "C1", spec(), 1), "MISSING_ID"),
-        (SubmitOrder("S1", "C1", msgspec.structs.replace(spec(), instrument_id=""), 1), "MISSING_ID"),
+        (
+            SubmitOrder("S1", "C1", msgspec.structs.replace(spec(), instrument_id=""), 1),
+            "MISSING_ID",
+        ),
         (fill("C1", "", 1), "MISSING_ID"),
         (CancelAllOrders("S1", "", None, 1), "MISSING_ID"),
         (submit("C1", ts=-1), "INVALID_TIMESTAMP"),
@@ -376,26 +387,27 @@ def _insert_raw(location: StoreLocation, kind: str, payload: bytes, key: str) ->
 
 
 @pytest.mark.parametrize(
-    ("kind", "payload", "code", "detail"),
+    ("row", "code", "detail"),
     [
-        ("OrderFilled", b"{not json", "CORRUPT_EVENT", "cannot be decoded"),
-        ("OrderFilled", b'{"type":"OrderFilled","strategy_id":"S1"}', "CORRUPT_EVENT", "missing"),
-        ("OrderCanceled", ENCODER.encode(submit("C9")), "CORRUPT_EVENT", "payload is a SubmitOrder"),
-        ("PositionOpened", b"{}", "UNKNOWN_EVENT_TYPE", "unknown kind"),
+        (("OrderFilled", b"{not json"), "CORRUPT_EVENT", "cannot be decoded"),
+        (("OrderFilled", b'{"type":"OrderFilled","strategy_id":"S1"}'), "CORRUPT_EVENT", "missing"),
+        (("OrderCanceled", ENCODER.encode(submit("C9"))), "CORRUPT_EVENT", "is a SubmitOrder"),
+        (("PositionOpened", b"{}"), "UNKNOWN_EVENT_TYPE", "unknown kind"),
     ],
 )
 def test_corrupt_row_raises_an_error_naming_its_seq(
-    store: EventStore, location: StoreLocation, kind: str, payload: bytes, code: str, detail: str
+    store: EventStore, location: StoreLocation, row: tuple[str, bytes], code: str, detail: str
 ) -> None:
     store.append(submit("C1"))
-    _insert_raw(location, kind, payload, "raw-1")
+    _insert_raw(location, *row, "raw-1")
     bad_seq = store.last_seq()
     reader = store.events()
     assert next(reader).event == submit("C1")
     with pytest.raises(StoreError) as error:
         next(reader)
     assert error.value.code == code
-    assert f"seq {bad_seq}" in error.value.message and detail in error.value.message
+    assert f"seq {bad_seq}" in error.value.message
+    assert detail in error.value.message
     assert list(store.events(client_order_id="C1")) == [StoredEvent(1, submit("C1"))]
 
 
@@ -421,12 +433,12 @@ def test_closed_store_refuses_every_call(store: EventStore) -> None:
     calls = [
         lambda: store.append(submit("C2")),
         lambda: store.append_many([submit("C2")]),
-        lambda: store.events(),
-        lambda: store.last_seq(),
+        store.events,
+        store.last_seq,
         lambda: store.put_meta("k", 1),
         lambda: store.get_meta("k"),
         lambda: next(reader),
-        lambda: store.__enter__(),
+        store.__enter__,
     ]
     for call in calls:
         with pytest.raises(StoreError) as error:
@@ -455,9 +467,7 @@ def test_second_writer_is_locked_out_until_the_first_closes(location: StoreLocat
 
 def test_store_of_another_schema_version_is_refused(location: StoreLocation) -> None:
     location.open().close()
-    location.execute_sql(
-        "UPDATE {meta} SET value = ? WHERE key = 'store.schema_version'", (b"99",)
-    )
+    location.execute_sql("UPDATE {meta} SET value = ? WHERE key = 'store.schema_version'", (b"99",))
     with pytest.raises(StoreError) as error:
         location.open()
     assert error.value.code == "SCHEMA_MISMATCH"
@@ -468,7 +478,8 @@ def test_corrupt_meta_value_names_the_key(store: EventStore, location: StoreLoca
     location.execute_sql("INSERT INTO {meta} (key, value) VALUES ('broken', ?)", (b"{nope",))
     with pytest.raises(StoreError) as error:
         store.get_meta("broken")
-    assert error.value.code == "CORRUPT_META" and "broken" in error.value.message
+    assert error.value.code == "CORRUPT_META"
+    assert "broken" in error.value.message
 
 
 def test_order_lifecycle_rows_are_queryable_per_order(store: EventStore) -> None:

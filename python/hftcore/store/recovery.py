@@ -27,6 +27,8 @@ from hftcore.errors import HftcoreError, InvalidValue
 from hftcore.model.enums import Side
 from hftcore.model.events import (
     CancelAllOrders,
+    CancelOrder,
+    ModifyOrder,
     OrderAccepted,
     OrderCanceled,
     OrderDenied,
@@ -135,7 +137,8 @@ class _Summary:
         seq, event = stored
         self.last_seq = seq
         self.count += 1
-        if isinstance(event, CancelAllOrders):
+        # Only a submit creates an order; a cancel or modify names one that may not exist.
+        if isinstance(event, CancelAllOrders | CancelOrder | ModifyOrder):
             return
         cid = event.client_order_id
         self.used_ids.add(cid)
@@ -235,10 +238,11 @@ def rebuild(
 ) -> RecoveredState:
     """Replays the whole log in seq order: each order event (fills included) goes to
     ``apply_order_event``, then each fill to ``apply_fill``, as the live node feeds the OMS and
-    then the portfolio; commands only inform the summary (used ids). A callback that raises an
-    ``HftcoreError`` refuses the event, as it would have live: the refusal is recorded in
-    ``RecoveredState.refused`` and the replay goes on. Any other exception propagates with a note
-    naming the seq. A corrupt row raises ``StoreError`` naming its seq."""
+    then the portfolio; commands only inform the summary (a submit marks its id used). A
+    callback that raises an ``HftcoreError`` refuses the event, as it would have live: the
+    refusal is recorded in ``RecoveredState.refused`` and the replay goes on. Any other
+    exception propagates with a note naming the seq. A corrupt row raises ``StoreError`` naming
+    its seq."""
     if not isinstance(store, EventStore):
         raise InvalidValue(
             "INVALID_STORE", f"rebuild needs an EventStore, got {type(store).__name__}"

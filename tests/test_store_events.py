@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -491,3 +492,14 @@ def test_order_lifecycle_rows_are_queryable_per_order(store: EventStore) -> None
         "OrderAccepted",
         "OrderFilled",
     ]
+
+
+def test_threads_share_one_store_safely(store: EventStore) -> None:
+    def writer(thread: int) -> list[Appended]:
+        return [store.append(fill("C1", f"T{thread}-{i}", 1)) for i in range(40)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [r for batch in pool.map(writer, range(4)) for r in batch]
+    assert not any(r.duplicate for r in results)
+    assert sorted(r.seq for r in results) == [s.seq for s in store.events()]
+    assert len({s.event.trade_id for s in store.events()}) == 160

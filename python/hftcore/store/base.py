@@ -30,8 +30,9 @@ import abc
 import hashlib
 import math
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Final, NamedTuple, TypeAlias, get_args
 
@@ -242,13 +243,16 @@ class EventStore(abc.ABC):
     An append returns only after its transaction is committed and durable: that return is the
     point where an event counts as acknowledged. One process writes a store at a time (the
     backends take an exclusive lock when opened; a second writer gets ``STORE_LOCKED``).
-    Instances are not thread-safe. Use as a context manager or call :meth:`close`; any call
-    after ``close`` raises ``StoreError`` with code ``STORE_CLOSED``.
+    Calls are serialised by a lock, so the store may be used from a worker thread (e.g. to keep
+    the fsync off the event loop) as well as from the thread that opened it. Use as a context
+    manager or call :meth:`close`; any call after ``close`` raises ``StoreError`` with code
+    ``STORE_CLOSED``.
     """
 
     def __init__(self) -> None:
         self._closed = False
         self._high_water = 0
+        self._guard = threading.RLock()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -268,7 +272,8 @@ class EventStore(abc.ABC):
         meta_rows = self._encode_meta(meta or {})
         if not rows and not meta_rows:
             return []
-        return self._write(rows, meta_rows)
+        with self._open():
+            return self._write(rows, meta_rows)
 
     def events(
         self,
@@ -307,28 +312,31 @@ class EventStore(abc.ABC):
 
     def last_seq(self) -> int:
         """The seq of the last stored event (0 for an empty store)."""
-        self._check_open()
-        return self._last_seq()
+        with self._open():
+            return self._last_seq()
 
     def put_meta(self, key: str, value: MetaValue) -> None:
         """Stores (durably, before returning) a node fact beside the log, e.g. the session id.
         Keys are 1-200 of ``[A-Za-z0-9_.:-]`` not starting with ``store.``; values any JSON."""
-        self._check_open()
-        self._write([], self._encode_meta({key: value}))
+        meta_rows = self._encode_meta({key: value})
+        with self._open():
+            self._write([], meta_rows)
 
     def get_meta(self, key: str, default: MetaValue = None) -> MetaValue:
         """The value stored under ``key``, or ``default``."""
-        self._check_open()
-        raw = self._get_meta(_validate_meta_key(key, writing=False))
+        _validate_meta_key(key, writing=False)
+        with self._open():
+            raw = self._get_meta(key)
         if raw is None:
             return default
         return self._decode_meta(key, raw)
 
     def close(self) -> None:
         """Closes the connection and releases the writer lock; closing twice is harmless."""
-        if not self._closed:
-            self._closed = True
-            self._close()
+        with self._guard:
+            if not self._closed:
+                self._closed = True
+                self._close()
 
     @property
     def closed(self) -> bool:
@@ -351,6 +359,13 @@ class EventStore(abc.ABC):
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("STORE_CLOSED", f"{type(self).__name__} is closed")
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """Holds the lock for one backend operation on an open store."""
+        with self._guard:
+            self._check_open()
+            yield
 
     @staticmethod
     def _encode_meta(meta: Mapping[str, MetaValue]) -> list[tuple[str, bytes]]:
@@ -434,8 +449,8 @@ class EventStore(abc.ABC):
     def _iterate(self, since_seq: int, where: EventFilter) -> Iterator[StoredEvent]:
         after = since_seq
         while True:
-            self._check_open()
-            page = self._fetch(after, where, _PAGE_SIZE)
+            with self._open():
+                page = self._fetch(after, where, _PAGE_SIZE)
             if not page:
                 return
             for seq, kind, payload in page:

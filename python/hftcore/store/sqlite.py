@@ -61,7 +61,7 @@ class SqliteEventStore(EventStore):
             raise InvalidValue("INVALID_PATH", f"{self.path} is a directory, not a store file")
         self._lock_fd = self._lock(self.path)
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             os.close(self._lock_fd)
             raise StoreError("STORE_UNAVAILABLE", f"cannot open {self.path}: {exc}") from exc
@@ -98,8 +98,7 @@ class SqliteEventStore(EventStore):
     def check_integrity(self) -> None:
         """Runs SQLite's full ``integrity_check``; raises ``StoreError`` ``CORRUPT_STORE`` with
         SQLite's findings when the file is damaged."""
-        self._check_open()
-        with self._errors():
+        with self._open(), self._errors():
             findings = [row[0] for row in self._conn.execute("PRAGMA integrity_check")]
         if findings != ["ok"]:
             raise StoreError("CORRUPT_STORE", f"{self.path}: {'; '.join(findings)}")

@@ -418,8 +418,7 @@ class EventStore(abc.ABC):
         it."""
         claimed: set[int] = set()
         results = []
-        for row in rows:
-            seq = self._insert(row)
+        for row, seq in zip(rows, self._insert_many(rows), strict=True):
             if seq is not None:
                 claimed.add(seq)
                 results.append(Appended(seq, duplicate=False))
@@ -464,8 +463,9 @@ class EventStore(abc.ABC):
         """A write transaction: committed durably on normal exit, rolled back on an exception."""
 
     @abc.abstractmethod
-    def _insert(self, row: EventRow) -> int | None:
-        """Inserts ``row`` and returns its seq, or None when its ``dedup_key`` is stored."""
+    def _insert_many(self, rows: list[EventRow]) -> list[int | None]:
+        """Inside a transaction: inserts each row in order and returns its seq, or None for a
+        row whose ``dedup_key`` is stored (by an earlier row of the same call too)."""
 
     @abc.abstractmethod
     def _find(self, dedup_key: str) -> tuple[int, str, bytes]:

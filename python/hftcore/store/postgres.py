@@ -155,14 +155,21 @@ class PostgresEventStore(EventStore):
         with self._conn.transaction():
             yield
 
-    def _insert(self, row: EventRow) -> int | None:
-        found = self._conn.execute(
-            f"INSERT INTO {self._events_table} (ts_init, kind, strategy_id, instrument_id, "
-            "client_order_id, dedup_key, payload) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
-            row[:7],
-        ).fetchone()
-        return None if found is None else _as_int(found[0])
+    def _insert_many(self, rows: list[EventRow]) -> list[int | None]:
+        # One pipelined round trip for the batch instead of one per row.
+        with self._conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self._events_table} (ts_init, kind, strategy_id, instrument_id, "
+                "client_order_id, dedup_key, payload) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
+                [row[:7] for row in rows],
+                returning=True,
+            )
+            seqs: list[int | None] = []
+            for _ in cursor.results():
+                found = cursor.fetchone()
+                seqs.append(None if found is None else _as_int(found[0]))
+        return seqs
 
     def _find(self, dedup_key: str) -> tuple[int, str, bytes]:
         found = self._conn.execute(

@@ -16,7 +16,6 @@ and decides what to do about the rest.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
@@ -53,8 +52,7 @@ _TERMINAL: Final = (OrderDenied, OrderRejected, OrderCanceled, OrderExpired)
 _SIDE_SIGN: Final = {int(Side.BUY): 1, int(Side.SELL): -1}
 
 
-@dataclass(frozen=True, slots=True)
-class RecoveredOrder:
+class RecoveredOrder(msgspec.Struct, frozen=True):
     """What the log says about one order. ``quantity``/``price``/``trigger_price``/``side`` are
     the latest known (None when the log never saw the order's creation); ``closed_by`` names the
     event that ended it (``"OrderFilled"`` once fully filled), None while it is open."""
@@ -181,7 +179,7 @@ class _Summary:
             change["filled_quantity"] = order.filled_quantity + event.last_quantity
             if order.venue_order_id is None:
                 change["venue_order_id"] = event.venue_order_id
-        updated = dataclasses.replace(order, **change)  # type: ignore[arg-type]
+        updated = msgspec.structs.replace(order, **change)
         if updated.closed_by is not None:
             return updated
         if isinstance(event, _TERMINAL):
@@ -189,13 +187,13 @@ class _Summary:
             # owns the id lives on.
             if isinstance(event, OrderDenied) and event.reason == _DUPLICATE_DENIAL:
                 return updated
-            return dataclasses.replace(updated, closed_by=type(event).__name__)
+            return msgspec.structs.replace(updated, closed_by=type(event).__name__)
         if (
             isinstance(event, OrderFilled | OrderUpdated)
             and updated.quantity is not None
             and updated.filled_quantity >= updated.quantity
         ):
-            return dataclasses.replace(updated, closed_by="OrderFilled")
+            return msgspec.structs.replace(updated, closed_by="OrderFilled")
         return updated
 
     def _count_fill(self, seq: int, fill: OrderFilled) -> None:

@@ -125,9 +125,12 @@ class SqliteEventStore(EventStore):
                     self._conn.execute("ROLLBACK")
                 raise
 
-    def _insert(self, row: EventRow) -> int | None:
-        found = self._conn.execute(_INSERT, row[:7]).fetchall()
-        return int(found[0][0]) if found else None
+    def _insert_many(self, rows: list[EventRow]) -> list[int | None]:
+        seqs: list[int | None] = []
+        for row in rows:
+            found = self._conn.execute(_INSERT, row[:7]).fetchall()
+            seqs.append(int(found[0][0]) if found else None)
+        return seqs
 
     def _find(self, dedup_key: str) -> tuple[int, str, bytes]:
         seq, kind, payload = self._conn.execute(

@@ -51,3 +51,9 @@ class InvalidStateTransition(HftcoreError):
     """An order event that cannot apply to the order's current state: ``ILLEGAL_TRANSITION``
     (the transition table has no entry for the status and event), ``OVERFILL`` (a fill beyond
     the order's quantity). The order is left unchanged."""
+
+
+class StoreError(HftcoreError):
+    """The event store cannot do what was asked: it is closed or locked by another writer, a
+    stored row is corrupt (the message names its ``seq``), an append conflicts with a stored event
+    (a reused client order id, a fill id with other content), or the database is unreachable."""

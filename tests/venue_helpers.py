@@ -40,10 +40,11 @@ def spec(
     price: int | None = None,
     trigger: int | None = None,
     tif: TimeInForce = TimeInForce.GTC,
+    instrument_id: str = INSTRUMENT_ID,
     **extra: Any,
 ) -> OrderSpec:
     return OrderSpec(
-        INSTRUMENT_ID,
+        instrument_id,
         side,
         order_type,
         quantity,

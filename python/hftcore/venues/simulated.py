@@ -31,7 +31,7 @@ from hftcore._core import (
     VenueReplayResult,
 )
 from hftcore._core import OrderEvent as CoreEvent
-from hftcore.errors import ConfigError, InvalidData
+from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import BookDelta, Trade
 from hftcore.model.events import OrderEvent
 from hftcore.model.orders import OrderType, PostOnly, SelfTradePrevention, TimeInForce
@@ -199,6 +199,11 @@ class SimulatedBookVenue(VenueClient):
         only moves time."""
         book = self._book(trade.instrument_id)
         aggressor = trade.aggressor_side
+        if trade.price <= 0 or trade.size <= 0:
+            raise InvalidValue(
+                "NON_POSITIVE_PRICE" if trade.price <= 0 else "NON_POSITIVE_QUANTITY",
+                f"trade price and size must be > 0: {trade!r}",
+            )
         if aggressor == -1:
             ask, bid = book.best_ask(), book.best_bid()
             if ask is not None and trade.price >= ask[0]:

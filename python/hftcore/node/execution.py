@@ -114,6 +114,7 @@ class ExecutionEngine:
         cache: Cache,
         portfolio: Portfolio,
         risk: RiskEngine,
+        *,
         clock_ns: Callable[[], int],
         store: EventSink | None = None,
     ) -> None:
@@ -142,7 +143,7 @@ class ExecutionEngine:
         self._venues[name] = venue
         self._emulators[name] = OrderEmulator(
             native_stops=OrderType.STOP in capabilities.order_types,
-            native_trailing_stops=capabilities.trailing_stops,
+            native_trailing_stops=capabilities.trailing_stop,
         )
         if throttler is not None:
             self._throttlers[name] = throttler
@@ -177,6 +178,10 @@ class ExecutionEngine:
         self._drain()
 
     def _submit(self, command: SubmitOrder, ts: int) -> None:
+        created = self.oms.create(command, ts)
+        self._emit(created)
+        if isinstance(created, OrderDenied):
+            return
         if command.order.instrument_id not in self._venue_of_instrument:
             self._emit(
                 OrderDenied(
@@ -189,10 +194,6 @@ class ExecutionEngine:
                     ts_init=ts,
                 )
             )
-            return
-        created = self.oms.create(command, ts)
-        self._emit(created)
-        if isinstance(created, OrderDenied):
             return
         order = self.oms.order(command.client_order_id)
         if order is None:
@@ -231,7 +232,7 @@ class ExecutionEngine:
             )
             return
         throttler = self._throttlers.get(name)
-        ready = [command] if throttler is None else throttler.offer(command, ts)
+        ready: list[Command] = [command] if throttler is None else throttler.offer(command, ts)
         self._send(name, venue, ready, ts)
 
     def _send(self, name: str, venue: VenueClient, commands: list[Command], ts: int) -> None:
@@ -308,7 +309,7 @@ class ExecutionEngine:
         emulator = self.emulator_for(command.instrument_id)
         for canceled in emulator.cancel_all(command, ts):
             self._emit(canceled)
-        name, venue = self.venue_for(command.instrument_id)
+        venue = self.venue_for(command.instrument_id)[1]
         for answer in self.oms.prepare_cancel_all(command, ts):
             self._emit(answer)
             if isinstance(answer, OrderPendingCancel):
@@ -344,13 +345,16 @@ class ExecutionEngine:
             venue.advance_to(ts)
         self._drain()
 
-    def on_price(self, instrument_id: str, bid: int | None, ask: int | None, last: int | None,
-                 ts: int) -> None:
+    def on_price(
+        self, instrument_id: str, bid: int | None, ask: int | None, last: int | None, ts: int
+    ) -> None:
         """A new market price: the emulator may release orders, the gate marks positions."""
         emulator = self._emulators[self.venue_for(instrument_id)[0]]
         self._actions(emulator.on_price(instrument_id, bid=bid, ask=ask, last=last, ts=ts), ts)
-        mark = last if last is not None else (
-            (bid + ask) // 2 if bid is not None and ask is not None else None
+        mark = (
+            last
+            if last is not None
+            else ((bid + ask) // 2 if bid is not None and ask is not None else None)
         )
         if mark is not None:
             self.risk.on_price(instrument_id, mark, ts)

@@ -1,0 +1,315 @@
+"""The trading node: one engine for backtest, paper and live.
+
+``TradingNode`` assembles the clock, the message bus, the cache, the data path (books, bars),
+the execution path (OMS, emulator, contingencies, risk gate, throttlers, venues; see
+:mod:`hftcore.node.execution`), the portfolio and the strategies. Only the clock, the data
+source and the venue clients differ between modes.
+
+Strategies are isolated: an exception in a callback is logged, the strategy is stopped, its
+open orders are handled as its config says (``stop``: left, ``stop_and_cancel``: canceled,
+``stop_and_flatten``: canceled and its positions closed), and the node keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from hftcore._core import Instrument
+from hftcore.errors import ConfigError, InvalidValue
+from hftcore.model.data import Bar, Quote, Trade
+from hftcore.model.events import (
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    ModifyOrder,
+    OrderEvent,
+    OrderSpec,
+    SubmitOrder,
+)
+from hftcore.node.bus import MessageBus
+from hftcore.node.cache import Cache
+from hftcore.node.clock import Clock, SimulatedClock
+from hftcore.node.config import NodeConfig
+from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
+from hftcore.node.portfolio import Portfolio
+from hftcore.node.strategy import Strategy
+from hftcore.oms.throttle import Throttler
+from hftcore.venues.base import VenueClient
+
+logger = logging.getLogger(__name__)
+
+OnError = Literal["stop", "stop_and_cancel", "stop_and_flatten"]
+
+
+class TradingNode:
+    """Hosts strategies over one execution path; see the module docs."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        clock: Clock | None = None,
+        store: EventSink | None = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock if clock is not None else SimulatedClock()
+        self.bus = MessageBus()
+        self.cache = Cache()
+        currencies: dict[Instrument, str] = {}
+        self.risk = RiskEngine(config.risk)
+        for instrument_config in config.instruments:
+            instrument = instrument_config.build()
+            self.cache.add_instrument(instrument)
+            self.risk.register(instrument, instrument_config.limits)
+            currencies[instrument] = instrument_config.quote_currency
+        self.portfolio = Portfolio(
+            currencies, config.node.base_currency, dict(config.node.starting_balances)
+        )
+        self.execution = ExecutionEngine(
+            self.bus,
+            self.cache,
+            self.portfolio,
+            self.risk,
+            clock_ns=self.clock.timestamp_ns,
+            store=store,
+        )
+        self.strategies: dict[str, Strategy] = {}
+        self._on_error: dict[str, OnError] = {}
+        self._failed: dict[str, BaseException] = {}
+        self._started = False
+
+    # -- assembly ------------------------------------------------------------------------
+
+    def add_venue(self, name: str, venue: VenueClient, throttler: Throttler | None = None) -> None:
+        for instrument_id in venue.instrument_ids:
+            if not self.cache.has_instrument(instrument_id):
+                raise ConfigError(
+                    "UNKNOWN_INSTRUMENT", f"venue {name!r} trades {instrument_id!r}, not configured"
+                )
+        self.execution.add_venue(name, venue, throttler)
+
+    def add_strategy(self, strategy: Strategy, on_error: OnError = "stop_and_cancel") -> None:
+        if strategy.strategy_id in self.strategies:
+            raise ConfigError(
+                "DUPLICATE_STRATEGY", f"strategy id {strategy.strategy_id!r} is already used"
+            )
+        strategy.bind(_Context(self))
+        self.strategies[strategy.strategy_id] = strategy
+        self._on_error[strategy.strategy_id] = on_error
+        sid = strategy.strategy_id
+        self.bus.subscribe(f"events.order.{sid}", self._guarded(strategy, self._order_event))
+        self.bus.subscribe(f"events.fill.{sid}", self._guarded(strategy, strategy.on_fill))
+        if self._started:
+            self._call(strategy, strategy.on_start)
+
+    def is_running(self, strategy_id: str) -> bool:
+        return strategy_id in self.strategies and strategy_id not in self._failed
+
+    def failure(self, strategy_id: str) -> BaseException | None:
+        """The exception that stopped a strategy, if one did."""
+        return self._failed.get(strategy_id)
+
+    def start(self) -> None:
+        self._started = True
+        for strategy in list(self.strategies.values()):
+            self._call(strategy, strategy.on_start)
+
+    def stop(self) -> None:
+        for strategy in list(self.strategies.values()):
+            if self.is_running(strategy.strategy_id):
+                self._call(strategy, strategy.on_stop)
+        self._started = False
+
+    def _call(self, strategy: Strategy, callback: Callable[[], None]) -> None:
+        self._guarded(strategy, lambda _message: callback())(None)
+
+    # -- strategy isolation --------------------------------------------------------------
+
+    def _order_event(self, event: OrderEvent) -> None:
+        strategy = self.strategies.get(event.strategy_id)
+        if strategy is not None:
+            strategy.on_order_event(event)
+
+    def _guarded(self, strategy: Strategy, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        strategy_id = strategy.strategy_id
+
+        def call(message: Any) -> None:
+            if strategy_id in self._failed:
+                return
+            try:
+                handler(message)
+            except Exception as error:  # isolation is the point: log it and stop the strategy
+                self._fail(strategy, error)
+
+        return call
+
+    def _fail(self, strategy: Strategy, error: BaseException) -> None:
+        strategy_id = strategy.strategy_id
+        logger.exception("strategy %s raised and is stopped", strategy_id, exc_info=error)
+        self._failed[strategy_id] = error
+        policy = self._on_error[strategy_id]
+        if policy == "stop":
+            return
+        instruments = {
+            order.instrument_id for order in self.execution.oms.orders(strategy_id, open_only=True)
+        }
+        now = self.clock.timestamp_ns()
+        for instrument_id in sorted(instruments):
+            self.execution.execute(CancelAllOrders(strategy_id, instrument_id, None, now))
+        if policy == "stop_and_flatten":
+            for instrument in self.cache.instruments():
+                self._close_position(strategy_id, instrument.instrument_id)
+
+    # -- data ingress (called by the backtest runner, paper feeds and live adapters) ------
+
+    def _deliver(self, topic: str, message: Any) -> None:
+        self.bus.publish(topic, message)
+
+    def advance_to(self, ts: int) -> None:
+        """Moves a simulated clock to ``ts`` (timers fire) and lets time-driven work run."""
+        if isinstance(self.clock, SimulatedClock):
+            self.clock.advance_to(ts)
+        self.execution.on_time(ts)
+
+    def process_quote(self, quote: Quote) -> None:
+        self.cache.update_quote(quote)
+        self.execution.on_price(
+            quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_event
+        )
+        self._deliver(f"data.quotes.{quote.instrument_id}", quote)
+
+    def process_trade(self, trade: Trade) -> None:
+        self.cache.update_trade(trade)
+        self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_event)
+        self._deliver(f"data.trades.{trade.instrument_id}", trade)
+
+    def process_bar(self, bar: Bar) -> None:
+        """A closed bar: the venue fills what the bar implies first, then strategies see it."""
+        _, venue = self.execution.venue_for(bar.instrument_id)
+        venue.on_bar(bar)
+        self.cache.update_bar(bar)
+        self.execution.on_price(bar.instrument_id, None, None, bar.close, bar.ts_event)
+        self._deliver(f"data.bars.{bar.instrument_id}.{bar.bar_type}", bar)
+
+    def process_book_deltas(self, instrument_id: str, records: Any) -> None:
+        """A batch of L2 delta records: the venue replays them, the book applies them."""
+        _, venue = self.execution.venue_for(instrument_id)
+        venue.on_l2_deltas(instrument_id, records)
+        book = self.cache.book(instrument_id)
+        book.apply_deltas(records, on_error="skip")
+        bid, ask = book.best_bid(), book.best_ask()
+        ts = int(records["ts_event"][-1]) if len(records) else self.clock.timestamp_ns()
+        self.execution.on_price(
+            instrument_id, bid[0] if bid else None, ask[0] if ask else None, None, ts
+        )
+        self._deliver(f"data.book.{instrument_id}", instrument_id)
+
+    # -- commands from strategies --------------------------------------------------------
+
+    def execute(self, command: Command) -> None:
+        self.execution.execute(command)
+
+    def _close_position(self, strategy_id: str, instrument_id: str) -> str | None:
+        quantity = self.portfolio.net_quantity(instrument_id, strategy_id)
+        if quantity == 0:
+            return None
+        client_order_id = self.execution.oms.next_client_order_id(strategy_id)
+        spec = Strategy.market(instrument_id, 1 if quantity > 0 else 0, abs(quantity))
+        now = self.clock.timestamp_ns()
+        self.execute(SubmitOrder(strategy_id, client_order_id, spec, now))
+        return client_order_id
+
+
+class _Context:
+    """The node as a strategy sees it (``hftcore.node.strategy.StrategyContext``)."""
+
+    def __init__(self, node: TradingNode) -> None:
+        self._node = node
+
+    @property
+    def clock(self) -> Clock:
+        return self._node.clock
+
+    @property
+    def cache(self) -> Cache:
+        return self._node.cache
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._node.portfolio
+
+    def subscribe(
+        self, strategy: Strategy, kind: str, instrument_id: str, bar_type: str | None = None
+    ) -> None:
+        node = self._node
+        if not node.cache.has_instrument(instrument_id):
+            raise InvalidValue("UNKNOWN_INSTRUMENT", f"unknown instrument {instrument_id!r}")
+        handlers: dict[str, tuple[str, Callable[[Any], None]]] = {
+            "quotes": (f"data.quotes.{instrument_id}", strategy.on_quote),
+            "trades": (f"data.trades.{instrument_id}", strategy.on_trade),
+            "book": (f"data.book.{instrument_id}", strategy.on_book),
+            "bars": (f"data.bars.{instrument_id}.{bar_type or '1-DAY'}", strategy.on_bar),
+        }
+        if kind not in handlers:
+            raise InvalidValue("INVALID_SUBSCRIPTION", f"unknown data kind {kind!r}")
+        topic, handler = handlers[kind]
+        node.bus.subscribe(topic, node._guarded(strategy, handler))
+
+    def submit(self, strategy: Strategy, order: OrderSpec) -> str:
+        node = self._node
+        client_order_id = node.execution.oms.next_client_order_id(strategy.strategy_id)
+        now = node.clock.timestamp_ns()
+        node.execute(SubmitOrder(strategy.strategy_id, client_order_id, order, now))
+        return client_order_id
+
+    def modify(
+        self,
+        strategy: Strategy,
+        client_order_id: str,
+        quantity: int | None,
+        price: int | None,
+        trigger_price: int | None,
+    ) -> None:
+        node = self._node
+        order = node.execution.oms.order(client_order_id)
+        if order is None:
+            raise InvalidValue("UNKNOWN_ORDER", f"no order {client_order_id!r}")
+        node.execute(
+            ModifyOrder(
+                strategy.strategy_id,
+                order.instrument_id,
+                client_order_id,
+                quantity,
+                price,
+                trigger_price,
+                node.clock.timestamp_ns(),
+            )
+        )
+
+    def cancel(self, strategy: Strategy, client_order_id: str) -> None:
+        node = self._node
+        order = node.execution.oms.order(client_order_id)
+        if order is None:
+            raise InvalidValue("UNKNOWN_ORDER", f"no order {client_order_id!r}")
+        node.execute(
+            CancelOrder(
+                strategy.strategy_id,
+                order.instrument_id,
+                client_order_id,
+                node.clock.timestamp_ns(),
+            )
+        )
+
+    def cancel_all(self, strategy: Strategy, instrument_id: str, side: int | None) -> None:
+        node = self._node
+        node.execute(
+            CancelAllOrders(strategy.strategy_id, instrument_id, side, node.clock.timestamp_ns())
+        )
+
+    def close_position(self, strategy: Strategy, instrument_id: str) -> str | None:
+        return self._node._close_position(strategy.strategy_id, instrument_id)
+
+
+__all__ = ["TradingNode"]

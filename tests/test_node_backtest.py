@@ -1,0 +1,149 @@
+"""The trading node end to end on real bundled daily bars: strategy -> OMS -> risk gate ->
+bar venue -> portfolio -> result; isolation of failing strategies; risk denials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hftcore.data.loaders import bundled_bars, bundled_instrument
+from hftcore.data.schema import DatasetKey, to_events
+from hftcore.errors import InvalidData
+from hftcore.model.data import Bar
+from hftcore.model.events import OrderDenied, OrderEvent, OrderFilled
+from hftcore.node.backtest import run_bars
+from hftcore.node.config import parse_config
+from hftcore.node.kernel import TradingNode
+from hftcore.node.strategy import Strategy, load_strategy_class
+from hftcore.venues.bars import BarVenue
+
+STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
+
+
+def msft_bars() -> list[Bar]:
+    instrument = bundled_instrument("msft_daily_ohlcv")
+    key = DatasetKey(instrument.instrument_id, "bars", "1-DAY")
+    return list(to_events(bundled_bars("msft_daily_ohlcv"), key))
+
+
+def make_node(
+    risk: dict[str, Any] | None = None, limits: dict[str, Any] | None = None
+) -> TradingNode:
+    config = parse_config(
+        {
+            "node": {"starting_balances": {"USD": "1000000"}},
+            "instruments": [
+                {
+                    "instrument_id": "MSFT.XNAS",
+                    "tick_size": "0.00001",
+                    "price_precision": 5,
+                    "lot_size": "1",
+                    "size_precision": 0,
+                    **({"limits": limits} if limits else {}),
+                }
+            ],
+            "risk": risk or {},
+        },
+        environ={},
+    )
+    node = TradingNode(config)
+    instrument = node.cache.instrument("MSFT.XNAS")
+    node.add_venue("XNAS", BarVenue("XNAS", {instrument: "USD"}))
+    return node
+
+
+def test_sma_crossover_backtest_on_real_msft_bars() -> None:
+    node = make_node()
+    strategy_class = load_strategy_class(f"{STRATEGIES / 'sma_crossover.py'}:SmaCrossover")
+    node.add_strategy(strategy_class("SMA", {"instrument_ids": ["MSFT.XNAS"]}))
+    bars = msft_bars()
+    result = run_bars(node, bars)
+    fills = result.fills
+    assert len(fills) > 20, "a 30-year trend follower trades many times"
+    # Entries are buys, exits sells, alternating: the strategy is long or flat, never short.
+    position = 0.0
+    for fill in fills:
+        position += fill.signed_quantity
+        assert position >= 0
+    # Market orders fill at the next bar's open: every fill price is some bar's open.
+    opens = {round(bar.open / 1e5, 5) for bar in bars}
+    assert all(round(fill.price, 5) in opens for fill in fills)
+    # The portfolio's equity moves with the position and ends where cash + position says.
+    final_cash = node.portfolio.balance("USD") / 1e12
+    last_close = bars[-1].close / 1e5
+    held = node.portfolio.net_quantity("MSFT.XNAS")
+    assert result.equity[-1] == pytest.approx(final_cash + held * last_close, rel=1e-9)
+    assert result.statistics.total_return == pytest.approx(result.equity[-1] / 1_000_000 - 1)
+    assert all(order.status in ("FILLED", "CANCELED") for order in result.orders)
+
+
+class Raises(Strategy):
+    def on_start(self) -> None:
+        self.subscribe_bars("MSFT.XNAS")
+        self.seen = 0
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen += 1
+        if self.seen == 1:
+            self.submit_order(self.limit("MSFT.XNAS", 0, 10, bar.close // 2))
+        if self.seen == 3:
+            raise RuntimeError("bug in user code")
+
+
+class Recorder(Strategy):
+    def on_start(self) -> None:
+        self.subscribe_bars("MSFT.XNAS")
+        self.bars = 0
+        self.events: list[OrderEvent] = []
+
+    def on_bar(self, bar: Bar) -> None:
+        self.bars += 1
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        self.events.append(event)
+
+
+def test_a_failing_strategy_is_stopped_its_orders_canceled_and_the_node_goes_on() -> None:
+    node = make_node()
+    failing, healthy = Raises("BAD"), Recorder("GOOD")
+    node.add_strategy(failing, on_error="stop_and_cancel")
+    node.add_strategy(healthy)
+    bars = msft_bars()[:50]
+    run_bars(node, bars)
+    assert not node.is_running("BAD")
+    assert isinstance(node.failure("BAD"), RuntimeError)
+    assert failing.seen == 3
+    assert healthy.bars == 50
+    orders = list(node.execution.oms.orders("BAD"))
+    assert len(orders) == 1
+    assert orders[0].status.name == "CANCELED"
+
+
+class Oversized(Recorder):
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+        if self.bars == 1:
+            self.submit_order(self.market("MSFT.XNAS", 0, 5_000))
+            self.submit_order(self.market("MSFT.XNAS", 0, 50))
+
+
+def test_every_order_passes_the_risk_gate() -> None:
+    node = make_node(limits={"max_order_quantity": 1000})
+    strategy = Oversized("RISK")
+    node.add_strategy(strategy)
+    run_bars(node, msft_bars()[:5])
+    denied = [e for e in strategy.events if isinstance(e, OrderDenied)]
+    filled = [e for e in strategy.events if isinstance(e, OrderFilled)]
+    assert [d.reason for d in denied] == ["MAX_ORDER_QUANTITY"]
+    assert sum(f.last_quantity for f in filled) == 50
+    assert node.portfolio.net_quantity("MSFT.XNAS") == 50
+
+
+def test_out_of_order_bars_name_the_bar() -> None:
+    node = make_node()
+    bars = msft_bars()[:3]
+    with pytest.raises(InvalidData) as error:
+        run_bars(node, [bars[1], bars[0], bars[2]])
+    assert error.value.code == "OUT_OF_ORDER"
+    assert "bar 1" in str(error.value)

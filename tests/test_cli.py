@@ -9,9 +9,15 @@ from hftcore.cli import main
 from hftcore.demo import run_demo
 
 
-def test_demo_replays_the_generated_flow_and_reports_it(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--events", "20000", "--seed", "3"]) == 0
+def test_demo_replays_the_generated_flow_and_reports_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    html = tmp_path / "report.html"
+    assert main(["demo", "--events", "20000", "--seed", "3", "--report", str(html)]) == 0
     output = capsys.readouterr().out
+    assert "SMA crossover backtest on real MSFT daily bars" in output
+    assert "Sharpe" in output
+    assert html.read_text().lstrip().lower().startswith("<!doctype html>")
     assert "L3 book bulk replay" in output
     assert "L2 book bulk replay" in output
     report = run_demo(events=20_000, seed=3)

@@ -3,28 +3,21 @@ bar venue -> portfolio -> result; isolation of failing strategies; risk denials.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hftcore.data.loaders import bundled_bars, bundled_instrument
-from hftcore.data.schema import DatasetKey, to_events
 from hftcore.errors import InvalidData
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderDenied, OrderEvent, OrderFilled
-from hftcore.node.backtest import run_bars
+from hftcore.node.backtest import bundled_bar_events, run_bars
 from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy, load_strategy_class
 from hftcore.venues.bars import BarVenue
 
-STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
-
 
 def msft_bars() -> list[Bar]:
-    instrument = bundled_instrument("msft_daily_ohlcv")
-    key = DatasetKey(instrument.instrument_id, "bars", "1-DAY")
-    return list(to_events(bundled_bars("msft_daily_ohlcv"), key))
+    return bundled_bar_events("msft_daily_ohlcv")[1]
 
 
 def make_node(
@@ -55,7 +48,7 @@ def make_node(
 
 def test_sma_crossover_backtest_on_real_msft_bars() -> None:
     node = make_node()
-    strategy_class = load_strategy_class(f"{STRATEGIES / 'sma_crossover.py'}:SmaCrossover")
+    strategy_class = load_strategy_class("hftcore.strategies.sma_crossover:SmaCrossover")
     node.add_strategy(strategy_class("SMA", {"instrument_ids": ["MSFT.XNAS"]}))
     bars = msft_bars()
     result = run_bars(node, bars)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _positive(text: str) -> int:
@@ -23,6 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--events", type=_positive, default=1_000_000, help="order-flow events")
     demo.add_argument("--seed", type=int, default=7, help="seed of the order-flow model")
+    demo.add_argument(
+        "--report",
+        type=Path,
+        default=Path("hftcore-demo-report.html"),
+        help="where to write the backtest's HTML report",
+    )
 
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
@@ -41,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from hftcore.demo import run_demo
 
-        report = run_demo(events=args.events, seed=args.seed)
+        report = run_demo(events=args.events, seed=args.seed, report_path=args.report)
         sys.stdout.write(report.render() + "\n")
         return 0
     from hftcore.data.commands import import_command, list_command

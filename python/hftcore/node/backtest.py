@@ -12,11 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hftcore._core import Instrument
+from hftcore.data.loaders import bundled_bars, bundled_instrument
+from hftcore.data.schema import DatasetKey, to_events
 from hftcore.errors import InvalidData
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderFilled
 from hftcore.node.kernel import TradingNode
 from hftcore.reports.backtest import BacktestResult, FillRecord, OrderRecord
+
+
+def bundled_bar_events(name: str, instrument_id: str | None = None) -> tuple[Instrument, list[Bar]]:
+    """A bundled real daily series (see ``hftcore.data.loaders.BUNDLED``) as ``Bar`` events."""
+    instrument = bundled_instrument(name, instrument_id)
+    key = DatasetKey(instrument.instrument_id, "bars", "1-DAY")
+    return instrument, list(to_events(bundled_bars(name, instrument_id), key))
 
 
 @dataclass(slots=True)

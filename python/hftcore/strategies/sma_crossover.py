@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 
 import msgspec
+
 from hftcore.model.data import Bar
 from hftcore.node.strategy import Strategy
 

@@ -58,11 +58,29 @@ def money_to_decimal(units: int) -> Decimal:
     return Decimal(units).scaleb(-MONEY_SCALE)
 
 
-def round_half_away(value: Fraction) -> int:
+def round_half_away(value: Fraction | int) -> int:
     """Nearest integer, halves away from zero (the core's fee rounding)."""
-    magnitude = abs(value)
-    rounded = (magnitude.numerator * 2 + magnitude.denominator) // (magnitude.denominator * 2)
-    return rounded if value >= 0 else -rounded
+    if type(value) is int:
+        return value
+    exact = Fraction(value)
+    return round_ratio(exact.numerator, exact.denominator)
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` to the nearest integer, halves away from zero, in integer
+    arithmetic."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    rounded = (abs(numerator) * 2 + denominator) // (denominator * 2)
+    return rounded if numerator >= 0 else -rounded
+
+
+def exact_ratio(numerator: int | Fraction, denominator: int) -> int | Fraction:
+    """``numerator / denominator`` exactly: an int when it divides (the common case, and
+    much cheaper to add up than a Fraction)."""
+    if type(numerator) is int and numerator % denominator == 0:
+        return numerator // denominator
+    return Fraction(numerator, denominator)
 
 
 def notional_per_tick_lot(instrument: Instrument) -> int:
@@ -83,7 +101,7 @@ def fee(notional: int, rate: int) -> int:
 
 def is_integer(value: object) -> TypeGuard[Integral]:
     """An int (or NumPy integer), not a bool."""
-    return isinstance(value, Integral) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, Integral) and not isinstance(value, bool))
 
 
 __all__ = [
@@ -91,12 +109,14 @@ __all__ = [
     "MONEY_SCALE",
     "MONEY_UNIT",
     "MoneyInput",
+    "exact_ratio",
     "fee",
     "fee_rate",
     "is_integer",
     "money_to_decimal",
     "notional_per_tick_lot",
     "round_half_away",
+    "round_ratio",
     "to_decimal",
     "to_money",
 ]

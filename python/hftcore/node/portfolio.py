@@ -31,7 +31,15 @@ from hftcore._core import Instrument
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderFilled
 from hftcore.model.listing import Listing, listings
-from hftcore.model.money import MoneyInput, is_integer, round_half_away, to_decimal, to_money
+from hftcore.model.money import (
+    MoneyInput,
+    exact_ratio,
+    is_integer,
+    round_half_away,
+    round_ratio,
+    to_decimal,
+    to_money,
+)
 
 AVERAGE_PRICE_EXTRA_PLACES = 8
 """Decimals beyond the instrument's price precision in a snapshot's ``average_price``."""
@@ -74,14 +82,24 @@ class PortfolioSnapshot(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     positions: tuple[PositionSnapshot, ...]
 
 
+Exact = int | Fraction
+"""An exact amount of money units: an int unless a division left a fraction."""
+
+
+def _normalized(value: Exact) -> Exact:
+    if type(value) is not int and value.denominator == 1:
+        return value.numerator
+    return value
+
+
 @dataclass(slots=True)
 class _Position:
     strategy_id: str
     listing: Listing
     quantity: int = 0
-    cost: Fraction = Fraction(0)
+    cost: Exact = 0
     """Signed money paid for the open quantity (negative for a short: proceeds)."""
-    realized: Fraction = Fraction(0)
+    realized: Exact = 0
     commissions: dict[str, int] = field(default_factory=dict)
     ts_opened: int | None = None
     ts_closed: int | None = None
@@ -97,23 +115,25 @@ class _Position:
             return
         held = abs(self.quantity)
         closing = min(quantity, held)
-        released = self.cost * closing / held
+        released = exact_ratio(self.cost * closing, held)
         # Closing a long sells (receives); closing a short buys back (pays).
-        self.realized += -side_sign * self.listing.notional(price, closing) - released
-        self.cost -= released
+        self.realized = _normalized(
+            self.realized - side_sign * self.listing.notional(price, closing) - released
+        )
+        self.cost = _normalized(self.cost - released)
         self.quantity += side_sign * closing
         if self.quantity == 0:
-            self.cost = Fraction(0)
+            self.cost = 0
             self.ts_closed = ts
         opening = quantity - closing
         if opening:
             self.quantity = side_sign * opening
-            self.cost = Fraction(side_sign * self.listing.notional(price, opening))
+            self.cost = side_sign * self.listing.notional(price, opening)
             self.ts_opened, self.ts_closed = ts, None
 
-    def unrealized(self, mark: int | None) -> Fraction:
+    def unrealized(self, mark: int | None) -> Exact:
         if self.quantity == 0 or mark is None:
-            return Fraction(0)
+            return 0
         return self.listing.notional(mark, self.quantity) - self.cost
 
 
@@ -140,6 +160,10 @@ class Portfolio:
                 self._cash[key] = to_money(amount, f"starting_balances[{key}]")
             except InvalidValue as error:
                 raise ConfigError("INVALID_BALANCE", error.message) from None
+        self._tick_sizes = {
+            instrument_id: Fraction(Decimal(listing.instrument.tick_size))
+            for instrument_id, listing in self._listings.items()
+        }
         self._positions: dict[tuple[str, str], _Position] = {}
         self._marks: dict[str, int] = {}
         self._last_fill_prices: dict[str, int] = {}
@@ -229,7 +253,7 @@ class Portfolio:
         position = self._positions.get((strategy_id, instrument_id))
         if position is None or position.quantity == 0:
             return None
-        return position.cost / (position.quantity * position.listing.money_per_tick_lot)
+        return Fraction(position.cost, position.quantity * position.listing.money_per_tick_lot)
 
     def net_quantity(self, instrument_id: str, strategy_id: str | None = None) -> int:
         """Net lots held in an instrument, over all strategies or one."""
@@ -255,10 +279,9 @@ class Portfolio:
     def equity(self, currency: str | None = None) -> int:
         """Cash plus positions at their marks, in ``currency`` (default: the base)."""
         target = self.base_currency if currency is None else currency
-        total = sum(
-            (self._converted(amount, source, target) for source, amount in self._cash.items()),
-            Fraction(0),
-        )
+        total: Exact = 0
+        for source, amount in self._cash.items():
+            total += self._converted(amount, source, target)
         for position in self._positions.values():
             mark = self._mark_of(position)
             if position.quantity and mark is not None:
@@ -271,9 +294,9 @@ class Portfolio:
         all (equity and balances are the account's)."""
         selected = self._select(strategy_id, None)
         base = self.base_currency
-        realized = Fraction(0)
-        unrealized = Fraction(0)
-        commissions = Fraction(0)
+        realized: Exact = 0
+        unrealized: Exact = 0
+        commissions: Exact = 0
         for position in selected:
             currency = position.listing.currency
             realized += self._converted(position.realized, currency, base)
@@ -337,9 +360,11 @@ class Portfolio:
     def _mark_of(self, position: _Position) -> int | None:
         return self.mark_price(position.listing.instrument.instrument_id)
 
-    def _converted(self, amount: int | Fraction, source: str, target: str) -> Fraction:
+    def _converted(self, amount: Exact, source: str, target: str) -> Exact:
         """An exact amount in another currency; nothing needs no rate."""
-        return Fraction(0) if amount == 0 else amount * self._rate(source, target)
+        if amount == 0 or source == target:
+            return amount
+        return amount * self._rate(source, target)
 
     def _rate(self, source: str, target: str) -> Fraction:
         if source == target:
@@ -355,12 +380,20 @@ class Portfolio:
     def _snapshot(self, position: _Position) -> PositionSnapshot:
         instrument = position.listing.instrument
         mark = self._mark_of(position)
-        average = self.average_price_ticks(position.strategy_id, instrument.instrument_id)
         average_price = None
-        if average is not None:
+        if position.quantity:
+            # cost / (quantity x money per tick-lot) ticks, x tick size, to `places` decimals
             places = instrument.price_precision + AVERAGE_PRICE_EXTRA_PLACES
-            in_price_units = average * Fraction(Decimal(instrument.tick_size))
-            average_price = Decimal(round_half_away(in_price_units * 10**places)).scaleb(-places)
+            tick = self._tick_sizes[instrument.instrument_id]
+            cost = Fraction(position.cost)
+            scaled = round_ratio(
+                cost.numerator * tick.numerator * 10**places,
+                cost.denominator
+                * position.quantity
+                * position.listing.money_per_tick_lot
+                * tick.denominator,
+            )
+            average_price = Decimal(scaled).scaleb(-places)
         return PositionSnapshot(
             strategy_id=position.strategy_id,
             instrument_id=instrument.instrument_id,

@@ -130,6 +130,8 @@ class BarVenue(VenueClient):
             for instrument_id, listing in self._listings.items()
         }
         self._working: dict[str, dict[int, _BarOrder]] = {key: {} for key in self._listings}
+        self._expiring: dict[str, dict[int, _BarOrder]] = {key: {} for key in self._listings}
+        """The DAY and GTD orders among the working ones."""
         self._bar_start: dict[str, int] = {}
         self._now: int | None = None
         self._trade_ids = 0
@@ -162,7 +164,8 @@ class BarVenue(VenueClient):
         self._bar_start[bar.instrument_id] = bar.ts_event
         working = self._working[bar.instrument_id]
         budget = None if self._participation is None else floor(self._participation * bar.volume)
-        self._expire_over(working, bar.ts_event, previous, at_expiry=False)
+        expiring = self._expiring[bar.instrument_id]
+        self._expire_over(expiring, bar.ts_event, previous, at_expiry=False)
         for state in list(working.values()):
             if start is not None and state.eligible_from > start:
                 continue
@@ -174,7 +177,7 @@ class BarVenue(VenueClient):
                 )
                 self._emit_canceled(state.order, reason, bar.ts_event)
             self._forget_if_closed(state)
-        self._expire_over(working, bar.ts_event, previous, at_expiry=True)
+        self._expire_over(expiring, bar.ts_event, previous, at_expiry=True)
 
     def advance_to(self, ts: int) -> None:
         """Moves time to ``ts``: GTD orders with ``expire_ts <= ts`` and DAY orders of an
@@ -182,8 +185,8 @@ class BarVenue(VenueClient):
         self._check_time("", ts)
         previous = self._now if self._now is not None else ts
         self._now = ts
-        for working in self._working.values():
-            self._expire_over(working, ts, previous, at_expiry=True)
+        for expiring in self._expiring.values():
+            self._expire_over(expiring, ts, previous, at_expiry=True)
 
     def end_session(self, ts: int) -> None:
         """The trading session ends at ``ts``: every working DAY order expires."""
@@ -223,7 +226,10 @@ class BarVenue(VenueClient):
 
     def _send_submit(self, order: ClientOrder, ts: int) -> None:
         self._now = ts
-        self._working[order.instrument_id][order.venue_order_id] = _BarOrder(order, ts)
+        state = _BarOrder(order, ts)
+        self._working[order.instrument_id][order.venue_order_id] = state
+        if order.spec.time_in_force in (TimeInForce.DAY, TimeInForce.GTD):
+            self._expiring[order.instrument_id][order.venue_order_id] = state
         self._emit_accepted(order, ts)
 
     def _send_modify(
@@ -294,14 +300,14 @@ class BarVenue(VenueClient):
             raise InvalidData("INVALID_BAR", f"bar volume must be >= 0: {bar!r}")
 
     def _expire_over(
-        self, working: dict[int, _BarOrder], ts: int, previous: int, *, at_expiry: bool
+        self, expiring: dict[int, _BarOrder], ts: int, previous: int, *, at_expiry: bool
     ) -> None:
         """Expires the orders whose life is over at time ``ts``, earliest end first: GTD
         orders past their ``expire_ts`` (or at it, with ``at_expiry``), DAY orders in a later
         trading day. An event's time is when the life ended, not before ``previous`` (the
         venue's time before this step)."""
         ended = []
-        for priority, state in enumerate(working.values()):
+        for priority, state in enumerate(expiring.values()):
             end = self._life_end(state, ts, at_expiry=at_expiry)
             if end is not None:
                 ended.append((max(end, previous), priority, state))
@@ -405,3 +411,4 @@ class BarVenue(VenueClient):
     def _forget_if_closed(self, state: _BarOrder) -> None:
         if state.order.closed:
             self._working[state.order.instrument_id].pop(state.order.venue_order_id, None)
+            self._expiring[state.order.instrument_id].pop(state.order.venue_order_id, None)

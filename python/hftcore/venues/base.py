@@ -25,7 +25,7 @@ delivers each event when its clock reaches ``ts_event``; ``ts_init`` equals ``ts
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -361,7 +361,7 @@ class VenueClient(ABC):
 
     def order(self, client_order_id: str) -> ClientOrder:
         """A copy of what this client knows of an order."""
-        return dataclasses.replace(self._order(client_order_id))
+        return copy.copy(self._order(client_order_id))
 
     def open_orders(
         self,

@@ -112,6 +112,16 @@ impl TopColumns<'_> {
     }
 }
 
+/// Top-of-book columns must hold a row per record: a caller bug, not bad data.
+fn check_columns(tops: &Option<TopColumns<'_>>, records: usize) {
+    if let Some(columns) = tops {
+        assert!(
+            columns.fits(records),
+            "top-of-book columns shorter than the records"
+        );
+    }
+}
+
 /// Checks what can be checked without the book: side codes, prices, quantities, and sequence
 /// numbers from the book's current one onward.
 fn validate_l2(
@@ -148,12 +158,7 @@ pub fn apply_l2(
     mut tops: Option<TopColumns<'_>>,
 ) -> ReplaySummary {
     let mut summary = ReplaySummary::default();
-    if let Some(columns) = &tops {
-        assert!(
-            columns.fits(records.len()),
-            "top-of-book columns shorter than the records"
-        );
-    }
+    check_columns(&tops, records.len());
     if policy == ErrorPolicy::Raise {
         if let Err((index, error)) = validate_l2(records, book.sequence_tracker()) {
             summary.reject(index, error);
@@ -211,12 +216,7 @@ pub fn apply_l3(
     mut tops: Option<TopColumns<'_>>,
 ) -> ReplaySummary {
     let mut summary = ReplaySummary::default();
-    if let Some(columns) = &tops {
-        assert!(
-            columns.fits(records.len()),
-            "top-of-book columns shorter than the records"
-        );
-    }
+    check_columns(&tops, records.len());
     let backup = (policy == ErrorPolicy::Raise).then(|| book.clone());
     let mut sequence = book.sequence_tracker();
     for (index, record) in records.iter().enumerate() {

@@ -67,3 +67,55 @@ def test_data_import_and_list_through_the_cli(
     status = main(["data", "import", str(bad), *common])
     assert status == 2
     assert "OFF_GRID" in capsys.readouterr().err
+
+
+CONFIG = """
+[node]
+starting_balances = {USD = "1000000"}
+
+[[instruments]]
+instrument_id = "MSFT.XNAS"
+tick_size = "0.00001"
+price_precision = 5
+lot_size = "1"
+size_precision = 0
+
+[[strategies]]
+strategy_id = "SMA"
+path = "hftcore.strategies.sma_crossover:SmaCrossover"
+params = {instrument_ids = ["MSFT.XNAS"], fast = 10, slow = 50}
+"""
+
+
+def test_backtest_command_runs_a_config_over_the_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hftcore.data.loaders import import_bundled
+
+    catalog = tmp_path / "catalog"
+    import_bundled(catalog, ["msft_daily_ohlcv"])
+    config = tmp_path / "node.toml"
+    config.write_text(CONFIG)
+    report, result = tmp_path / "report.html", tmp_path / "result.json"
+    arguments = ["backtest", "--config", str(config), "--data", str(catalog)]
+    arguments += ["--start", "2000-01-01", "--end", "2010-01-01"]
+    assert main([*arguments, "--report", str(report), "--json", str(result)]) == 0
+    output = capsys.readouterr().out
+    assert "Sharpe" in output
+    assert "fills" in output
+    assert report.exists()
+    from hftcore.reports import BacktestResult
+
+    loaded = BacktestResult.from_json(result.read_bytes())
+    assert loaded.fills
+    assert all(2000 <= _year(fill.ts) < 2010 for fill in loaded.fills)
+
+    config.write_text(CONFIG.replace("price_precision = 5", 'price_precision = "five"'))
+    assert main(arguments) == 2
+    assert "price_precision" in capsys.readouterr().err
+
+
+def _year(ts: int) -> int:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(ts / 1e9, tz=datetime.UTC).year

@@ -31,6 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the backtest's HTML report",
     )
 
+    backtest = commands.add_parser(
+        "backtest", help="run the configured strategies over the catalog's bars"
+    )
+    backtest.add_argument("--config", type=Path, required=True, help="node config (TOML)")
+    backtest.add_argument("--data", type=Path, required=True, help="data catalog root")
+    backtest.add_argument("--start", help="first timestamp (e.g. 2010-01-01)")
+    backtest.add_argument("--end", help="end timestamp, exclusive")
+    backtest.add_argument("--bar-type", default="1-DAY", help="bars to replay (default 1-DAY)")
+    backtest.add_argument("--report", type=Path, help="write the HTML report here")
+    backtest.add_argument("--json", type=Path, help="write the result as JSON here")
+
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
     data = commands.add_parser("data", help="the market data catalog")
@@ -51,11 +62,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_demo(events=args.events, seed=args.seed, report_path=args.report)
         sys.stdout.write(report.render() + "\n")
         return 0
+    if args.command == "backtest":
+        return _backtest(args)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":
         return import_command(args, sys.stdout, sys.stderr)
     return list_command(args, sys.stdout, sys.stderr)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from hftcore.errors import HftcoreError
+    from hftcore.node.backtest import backtest_from_catalog
+    from hftcore.node.config import load_config
+
+    try:
+        result = backtest_from_catalog(
+            load_config(args.config),
+            args.data,
+            bar_type=args.bar_type,
+            start=args.start,
+            end=args.end,
+        )
+    except HftcoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    statistics = result.statistics
+    rows = [
+        ("fills", f"{len(result.fills)}"),
+        ("total return", f"{statistics.total_return:.2%}"),
+        ("annual return", f"{statistics.annual_return:.2%}"),
+        ("annual volatility", f"{statistics.annual_volatility:.2%}"),
+        ("Sharpe", f"{statistics.sharpe_ratio:.2f}"),
+        ("Sortino", f"{statistics.sortino_ratio:.2f}"),
+        ("max drawdown", f"{statistics.max_drawdown:.2%}"),
+        ("win rate", f"{statistics.win_rate:.2%}"),
+    ]
+    sys.stdout.write("\n".join(f"{name:<24}{value:>14}" for name, value in rows) + "\n")
+    if args.report is not None:
+        result.to_html(args.report)
+    if args.json is not None:
+        args.json.write_bytes(result.to_json())
+    return 0
 
 
 if __name__ == "__main__":

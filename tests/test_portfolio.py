@@ -11,9 +11,12 @@ import pytest
 from hftcore import Instrument
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderFilled
+from hftcore.model.money import round_half_away
 from hftcore.model.orders import OrderType
 from hftcore.node.portfolio import Portfolio, PortfolioSnapshot
 from hftcore.venues import BarVenue, BarVenueConfig, PerLotCommission
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from venue_helpers import Recorder, bar, spec
 
 BUY, SELL = 0, 1
@@ -295,3 +298,49 @@ def test_bar_venue_fills_booked_by_the_portfolio_add_up() -> None:
     assert position.realized_pnl == money("200")  # 100 x (52 - 50)
     assert position.commissions == {"USD": money("2")}  # the 1.00 minimum, twice
     assert portfolio.equity() == money("100198")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([BUY, SELL]),
+            st.integers(9_000, 11_000),
+            st.integers(1, 25),
+            st.integers(0, 3 * USD),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(9_000, 11_000),
+)
+def test_position_matches_a_lot_by_lot_reference(
+    trades: list[tuple[int, int, int, int]], mark: int
+) -> None:
+    """A reference that books one lot at a time (each lot either adds at the running average
+    or closes one lot against it) agrees with the portfolio exactly, and equity moves by
+    realized + unrealized - commissions."""
+    portfolio, fill = usd_portfolio("0"), Fills()
+    quantity, average, realized = 0, Fraction(0), Fraction(0)
+    per_lot = Fraction(USD, 100)  # money units per lot at one tick (0.01 USD)
+    for side, price, lots, commission in trades:
+        portfolio.apply_fill(fill(side, price, lots, commission=commission))
+        step = 1 if side == BUY else -1
+        for _ in range(lots):
+            if quantity == 0 or (quantity > 0) == (step > 0):
+                average = (average * abs(quantity) + price) / (abs(quantity) + 1)
+            else:
+                realized += (price - average) * (1 if quantity > 0 else -1) * per_lot
+            quantity += step
+            if quantity == 0:
+                average = Fraction(0)
+    portfolio.mark("AAPL.XNAS", mark)
+    position = portfolio.position("S", "AAPL.XNAS")
+    assert position is not None
+    assert position.quantity == quantity
+    assert portfolio.average_price_ticks("S", "AAPL.XNAS") == (average if quantity else None)
+    assert position.realized_pnl == round_half_away(realized)
+    unrealized = (mark - average) * quantity * per_lot
+    assert position.unrealized_pnl == round_half_away(unrealized)
+    commissions = sum(trade[3] for trade in trades)
+    assert portfolio.equity() == round_half_away(realized + unrealized) - commissions

@@ -19,10 +19,14 @@ class Params(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class PlaceAndCancel(Strategy):
     Params = Params
 
-    def on_start(self) -> None:
+    def __init__(self, strategy_id: str, params: dict[str, object] | None = None) -> None:
+        super().__init__(strategy_id, params)
+        # Events of the restart's reconciliation may arrive before on_start.
         self._close: int | None = None
         self._open: list[str] = []
         self._ticks = 0
+
+    def on_start(self) -> None:
         self.subscribe_bars(self.params.instrument_id)
         self.set_timer("churn", self.params.interval_ms * 1_000_000)
 

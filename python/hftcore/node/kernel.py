@@ -295,11 +295,10 @@ class TradingNode:
         if not net:
             return
         cost = Fraction(0)
-        for strategy_id in self.strategies:
-            quantity = self.portfolio.net_quantity(instrument_id, strategy_id)
-            average = self.portfolio.average_price_ticks(strategy_id, instrument_id)
-            if quantity and average is not None:
-                cost += average * quantity
+        for position in self.portfolio.positions(instrument_id=instrument_id):
+            average = self.portfolio.average_price_ticks(position.strategy_id, instrument_id)
+            if average is not None:
+                cost += average * position.quantity
         average_ticks = round(cost / net)
         self.risk.gate.set_position(
             self.risk.index(instrument_id), net, instrument.ticks_to_str(average_ticks)

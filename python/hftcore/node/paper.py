@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import itertools
 import logging
 import signal
@@ -283,7 +284,8 @@ class PaperSession:
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when it is installed, else asyncio's."""
     try:
-        import uvloop
+        # Imported by name: uvloop is optional and not installed everywhere mypy runs.
+        uvloop = importlib.import_module("uvloop")
     except ImportError:
         return asyncio.new_event_loop()
     loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()

@@ -213,3 +213,19 @@ def test_paper_session_needs_paper_mode(tmp_path: Path) -> None:
         PaperSession(config, [], store_path=tmp_path / "events.sqlite")
     assert raised.value.code == "INVALID_CONFIG"
     assert not (tmp_path / "events.sqlite").exists()
+
+
+def test_paper_command_refuses_a_config_not_in_paper_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hftcore.cli import main
+
+    config = _write_config(tmp_path)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('mode = "paper"', 'mode = "live"'),
+        encoding="utf-8",
+    )
+    code = main(["paper", "--config", str(config), "--data", "bundled:msft_daily_ohlcv"])
+    assert code == 2
+    assert "node.mode" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "events.sqlite").exists()

@@ -188,3 +188,23 @@ def test_recover_refuses_a_started_node_and_writes_nothing(tmp_path: Path) -> No
         assert raised.value.code == "NODE_RUNNING"
         assert store.last_seq() == logged
         assert len(node.execution.oms) == 0
+
+
+def test_a_recovered_id_submitted_again_is_denied_and_never_sent(tmp_path: Path) -> None:
+    _, limit, _, _ = _session(tmp_path)
+    with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        node, venue = _node(store)
+        node.recover(store)
+        status = node.execution.oms.order(limit).status
+        again = SubmitOrder("S", limit, Strategy.limit(INSTRUMENT, 1, 1, 11_000), 9 * DAY)
+        node.execute(again)
+        denials = [
+            stored.event.reason
+            for stored in store.events(client_order_id=limit, kinds=[OrderDenied])
+            if isinstance(stored.event, OrderDenied)
+        ]
+        assert denials == ["DUPLICATE_CLIENT_ORDER_ID"]
+        assert _kinds(store, limit).count("SubmitOrder") == 1
+        assert _kinds(store, limit).count("OrderSubmitted") == 1
+        assert node.execution.oms.order(limit).status is status
+        assert venue.open_orders() == []

@@ -42,6 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--report", type=Path, help="write the HTML report here")
     backtest.add_argument("--json", type=Path, help="write the result as JSON here")
 
+    paper = commands.add_parser(
+        "paper", help="paper trading: bars replayed in real time, a simulated venue, event store"
+    )
+    paper.add_argument("--config", type=Path, required=True, help="node config (TOML)")
+    paper.add_argument(
+        "--data", required=True, help="data catalog root, or bundled:NAME for a bundled series"
+    )
+    paper.add_argument("--bar-type", default="1-DAY", help="bars to replay (default 1-DAY)")
+    paper.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed factor (bar time / wall time)"
+    )
+    paper.add_argument("--duration", type=float, help="stop after this many seconds")
+    paper.add_argument("--store", type=Path, help="event store file (default: data_dir)")
+    paper.add_argument("--summary", type=Path, help="write the final state as JSON here")
+    paper.add_argument("--recovered", type=Path, help="write the state after recovery here")
+
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
     data = commands.add_parser("data", help="the market data catalog")
@@ -64,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "backtest":
         return _backtest(args)
+    if args.command == "paper":
+        return _paper(args)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":
@@ -103,6 +121,31 @@ def _backtest(args: argparse.Namespace) -> int:
         result.to_html(args.report)
     if args.json is not None:
         args.json.write_bytes(result.to_json())
+    return 0
+
+
+def _paper(args: argparse.Namespace) -> int:
+    from hftcore.errors import HftcoreError
+    from hftcore.node.config import load_config
+    from hftcore.node.paper import PaperSession, load_paper_bars, run_paper
+
+    try:
+        config = load_config(args.config)
+        bars = load_paper_bars(config, args.data, bar_type=args.bar_type)
+        session = PaperSession(config, bars, speed=args.speed, store_path=args.store)
+        summary = run_paper(
+            session,
+            duration_s=args.duration,
+            summary_path=args.summary,
+            recovered_path=args.recovered,
+        )
+    except HftcoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    sys.stdout.write(
+        f"orders {len(summary.orders)}  positions {summary.positions}  "
+        f"events {summary.last_seq}  bars {session.bars_processed}\n"
+    )
     return 0
 
 

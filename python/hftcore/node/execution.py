@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from hftcore._core import Instrument, RiskGate
-from hftcore.errors import HftcoreError, InvalidValue
+from hftcore.errors import HftcoreError, InvalidValue, StoreError
 from hftcore.model.events import (
     CancelAllOrders,
     CancelOrder,
@@ -47,7 +47,7 @@ from hftcore.node.portfolio import Portfolio
 from hftcore.oms.actions import OmsActions
 from hftcore.oms.contingency import ContingencyManager
 from hftcore.oms.emulator import OrderEmulator
-from hftcore.oms.manager import OrderManager
+from hftcore.oms.manager import DUPLICATE_CLIENT_ORDER_ID, OrderManager
 from hftcore.oms.order import OrderStatus
 from hftcore.oms.throttle import Throttler
 from hftcore.venues.base import VenueClient
@@ -55,10 +55,18 @@ from hftcore.venues.base import VenueClient
 logger = logging.getLogger(__name__)
 
 
-class EventSink(Protocol):
-    """Where acknowledged events go first (the event store)."""
+class Acknowledgement(Protocol):
+    """What an append returns: ``duplicate`` is True when the event was already stored (a
+    replay), which must then not be acted on again."""
 
-    def append(self, event: OrderEvent) -> int: ...
+    @property
+    def duplicate(self) -> bool: ...
+
+
+class EventSink(Protocol):
+    """Where acknowledged events and commands go first (the event store)."""
+
+    def append(self, event: OrderEvent | Command) -> Acknowledgement: ...
 
 
 class RiskEngine:
@@ -83,6 +91,15 @@ class RiskEngine:
         return self.gate.check_order(
             number, self.index(spec.instrument_id), spec.side, price, spec.quantity, ts
         )
+
+    def restore_open_order(
+        self, client_order_id: str, instrument_id: str, side: int, price: int, quantity: int
+    ) -> None:
+        """Tracks an order rebuilt from the event store as working, without checking it."""
+        number = self._order_ids.get(client_order_id)
+        if number is None:
+            number = self._order_ids[client_order_id] = next(self._numbers)
+        self.gate.add_open_order(number, self.index(instrument_id), side, price, quantity)
 
     def check_cancel(self, client_order_id: str, ts: int) -> int:
         number = self._order_ids.get(client_order_id)
@@ -151,6 +168,9 @@ class ExecutionEngine:
             self._venue_of_instrument[instrument_id] = name
         venue.set_event_sink(self.on_venue_event)
 
+    def venues(self) -> list[VenueClient]:
+        return list(self._venues.values())
+
     def venue_for(self, instrument_id: str) -> tuple[str, VenueClient]:
         name = self._venue_of_instrument.get(instrument_id)
         if name is None:
@@ -163,7 +183,13 @@ class ExecutionEngine:
     # -- commands ------------------------------------------------------------------------
 
     def execute(self, command: Command) -> None:
-        """Handles one strategy command; the events it causes are published on the bus."""
+        """Handles one strategy command; the events it causes are published on the bus.
+
+        With a store, the command is appended first (the intent log): a command already stored
+        (a replay) is not handled again. A submit reusing a stored client order id goes on to
+        the OMS, which denies it ``DUPLICATE_CLIENT_ORDER_ID``."""
+        if self._store is not None and not self._log_command(command):
+            return
         ts = self._clock_ns()
         if isinstance(command, SubmitOrder):
             self._submit(command, ts)
@@ -176,6 +202,17 @@ class ExecutionEngine:
         else:
             raise InvalidValue("INVALID_COMMAND", f"not a command: {type(command).__name__}")
         self._drain()
+
+    def _log_command(self, command: Command) -> bool:
+        """Appends a command to the store; False when it was already stored."""
+        if self._store is None:
+            return True
+        try:
+            return not self._store.append(command).duplicate
+        except StoreError as error:
+            if error.code != DUPLICATE_CLIENT_ORDER_ID:
+                raise
+            return True
 
     def _submit(self, command: SubmitOrder, ts: int) -> None:
         created = self.oms.create(command, ts)
@@ -383,8 +420,23 @@ class ExecutionEngine:
             self._draining = False
 
     def _process(self, event: OrderEvent) -> None:
-        if self._store is not None:
-            self._store.append(event)
+        if self._store is not None and self._store.append(event).duplicate:
+            logger.info(
+                "%s of %s was already stored: not applied again",
+                type(event).__name__,
+                getattr(event, "client_order_id", None),
+            )
+            return
+        self.act_on(event)
+
+    def apply_recovered(self, events: list[OrderEvent]) -> None:
+        """Acts on events already appended to the store (reconciliation after a restart)."""
+        for event in events:
+            self.act_on(event)
+        self._drain()
+
+    def act_on(self, event: OrderEvent) -> None:
+        """OMS -> risk gate -> portfolio -> contingencies -> bus, for a stored event."""
         try:
             order = self.oms.apply(event)
         except HftcoreError as error:

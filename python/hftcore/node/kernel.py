@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 from hftcore._core import Instrument
@@ -24,7 +26,9 @@ from hftcore.model.events import (
     CancelOrder,
     Command,
     ModifyOrder,
+    OrderDenied,
     OrderEvent,
+    OrderInitialized,
     OrderSpec,
     SubmitOrder,
 )
@@ -36,6 +40,14 @@ from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
 from hftcore.oms.throttle import Throttler
+from hftcore.store.base import EventStore
+from hftcore.store.recovery import (
+    ReconciliationReport,
+    RecoveredState,
+    VenueOpenOrder,
+    rebuild,
+    reconcile,
+)
 from hftcore.venues.base import VenueClient
 
 logger = logging.getLogger(__name__)
@@ -79,6 +91,8 @@ class TradingNode:
         self._on_error: dict[str, OnError] = {}
         self._failed: dict[str, BaseException] = {}
         self._started = False
+        self._used_client_order_ids: set[str] = set()
+        self._abandoned: tuple[str, ...] = ()
 
     # -- assembly ------------------------------------------------------------------------
 
@@ -206,6 +220,138 @@ class TradingNode:
         )
         self._deliver(f"data.book.{instrument_id}", instrument_id)
 
+    # -- restart ---------------------------------------------------------------------------
+
+    def recover(self, store: EventStore) -> Recovery:
+        """Rebuilds this (fresh) node from ``store`` after a restart, then reconciles it with
+        its venue clients. Call it after adding venues and strategies, before :meth:`start`.
+
+        1. A ``SubmitOrder`` logged without its ``OrderInitialized`` or ``OrderDenied`` (the
+           node died between logging the intent and acting on it) gets an ``OrderDenied``
+           ``NOT_PROCESSED_BEFORE_RESTART``: nothing of it was ever sent, and it is not sent now.
+        2. Every stored order event goes to the OMS and every fill to the portfolio, in log
+           order; EMULATED orders go back to their emulator; working orders back into the risk
+           gate (those with a price: limit, stop, or any order once the instrument has a mark),
+           and each instrument's net position too.
+        3. The venue clients' open orders are compared with the log (``reconcile``); the
+           events that brings (fills the log lacks, orders the venue no longer has) are
+           appended, then applied like live venue events.
+
+        Every client order id in the log stays used: :meth:`next_client_order_id` skips them.
+        """
+        state = self.rebuild_from(store)
+        return self.reconcile_venues(store, state)
+
+    def rebuild_from(self, store: EventStore) -> RecoveredState:
+        """Steps 1 and 2 of :meth:`recover`: the node's state from the log, no venue asked."""
+        if self._started:
+            raise InvalidValue("NODE_RUNNING", "recover a node before starting it")
+        now = self.clock.timestamp_ns()
+        orphans = _unprocessed_submits(store)
+        store.append_many(
+            [
+                OrderDenied(
+                    submit.strategy_id,
+                    submit.order.instrument_id,
+                    submit.client_order_id,
+                    reason="NOT_PROCESSED_BEFORE_RESTART",
+                    message="the node stopped before acting on this submit; it was never sent",
+                    ts_event=now,
+                    ts_init=now,
+                )
+                for submit in orphans
+            ]
+        )
+        oms = self.execution.oms
+        state = rebuild(store, apply_order_event=oms.apply, apply_fill=self.portfolio.apply_fill)
+        self._used_client_order_ids |= state.used_client_order_ids
+        for order in oms.orders(open_only=True):
+            if order.is_emulated:
+                self.execution.emulator_for(order.instrument_id).restore(order)
+                continue
+            price = (
+                order.spec.price
+                or order.spec.trigger_price
+                or self.cache.last_price(order.instrument_id)
+            )
+            if price is not None and order.leaves_quantity > 0:
+                self.risk.restore_open_order(
+                    order.client_order_id,
+                    order.instrument_id,
+                    int(order.side),
+                    price,
+                    order.leaves_quantity,
+                )
+        for instrument in self.cache.instruments():
+            self._restore_gate_position(instrument)
+        self._abandoned = tuple(submit.client_order_id for submit in orphans)
+        return state
+
+    def _restore_gate_position(self, instrument: Instrument) -> None:
+        """The gate's net position in an instrument, at the strategies' net-weighted average
+        entry price rounded to a tick (the gate keeps one position per instrument)."""
+        instrument_id = instrument.instrument_id
+        net = self.portfolio.net_quantity(instrument_id)
+        if not net:
+            return
+        cost = Fraction(0)
+        for position in self.portfolio.positions(instrument_id=instrument_id):
+            average = self.portfolio.average_price_ticks(position.strategy_id, instrument_id)
+            if average is not None:
+                cost += average * position.quantity
+        average_ticks = round(cost / net)
+        self.risk.gate.set_position(
+            self.risk.index(instrument_id), net, instrument.ticks_to_str(average_ticks)
+        )
+
+    def reconcile_venues(self, store: EventStore, state: RecoveredState) -> Recovery:
+        """Step 3 of :meth:`recover`, after :meth:`rebuild_from` (a simulated venue may be
+        restored from the rebuilt orders in between)."""
+        now = self.clock.timestamp_ns()
+        report = reconcile(state, self._venue_open_orders(), None, ts=now)
+        appended = store.append_many(report.events)
+        fresh = [
+            event for event, ack in zip(report.events, appended, strict=True) if not ack.duplicate
+        ]
+        self.execution.apply_recovered(fresh)
+        if not report.consistent:
+            logger.warning(
+                "reconciliation: %d events, lost %s, external %s, mismatches %s %s",
+                len(report.events),
+                report.lost_orders,
+                report.external_orders,
+                report.order_mismatches,
+                report.position_mismatches,
+            )
+        return Recovery(state, report, self._abandoned)
+
+    def _venue_open_orders(self) -> list[VenueOpenOrder]:
+        found: list[VenueOpenOrder] = []
+        for venue in self.execution.venues():
+            for client_order_id in venue.open_orders():
+                order = venue.order(client_order_id)
+                found.append(
+                    VenueOpenOrder(
+                        venue_order_id=str(order.venue_order_id),
+                        instrument_id=order.instrument_id,
+                        side=order.side,
+                        quantity=order.quantity,
+                        filled_quantity=order.filled,
+                        price=order.price,
+                        trigger_price=order.trigger_price,
+                        client_order_id=order.client_order_id,
+                    )
+                )
+        return found
+
+    def next_client_order_id(self, strategy_id: str) -> str:
+        """A client order id never used by this node, before or after a restart."""
+        while True:
+            candidate = self.execution.oms.next_client_order_id(strategy_id)
+            if candidate not in self._used_client_order_ids:
+                self._used_client_order_ids.add(candidate)
+                return candidate
+
     # -- commands from strategies --------------------------------------------------------
 
     def execute(self, command: Command) -> None:
@@ -215,11 +361,33 @@ class TradingNode:
         quantity = self.portfolio.net_quantity(instrument_id, strategy_id)
         if quantity == 0:
             return None
-        client_order_id = self.execution.oms.next_client_order_id(strategy_id)
+        client_order_id = self.next_client_order_id(strategy_id)
         spec = Strategy.market(instrument_id, 1 if quantity > 0 else 0, abs(quantity))
         now = self.clock.timestamp_ns()
         self.execute(SubmitOrder(strategy_id, client_order_id, spec, now))
         return client_order_id
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What :meth:`TradingNode.recover` found: the log's summary, the reconciliation with the
+    venues, and the submits that were logged but never acted on (denied now)."""
+
+    state: RecoveredState
+    report: ReconciliationReport
+    abandoned_submits: tuple[str, ...]
+
+
+def _unprocessed_submits(store: EventStore) -> list[SubmitOrder]:
+    submits: dict[str, SubmitOrder] = {}
+    handled: set[str] = set()
+    for stored in store.events(kinds=[SubmitOrder, OrderInitialized, OrderDenied]):
+        event = stored.event
+        if isinstance(event, SubmitOrder):
+            submits.setdefault(event.client_order_id, event)
+        elif isinstance(event, OrderInitialized | OrderDenied):
+            handled.add(event.client_order_id)
+    return [submit for cid, submit in submits.items() if cid not in handled]
 
 
 class _Context:
@@ -259,7 +427,7 @@ class _Context:
 
     def submit(self, strategy: Strategy, order: OrderSpec) -> str:
         node = self._node
-        client_order_id = node.execution.oms.next_client_order_id(strategy.strategy_id)
+        client_order_id = node.next_client_order_id(strategy.strategy_id)
         now = node.clock.timestamp_ns()
         node.execute(SubmitOrder(strategy.strategy_id, client_order_id, order, now))
         return client_order_id
@@ -312,4 +480,4 @@ class _Context:
         return self._node._close_position(strategy.strategy_id, instrument_id)
 
 
-__all__ = ["TradingNode"]
+__all__ = ["Recovery", "TradingNode"]

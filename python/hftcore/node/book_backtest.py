@@ -176,6 +176,7 @@ class _BookRun:
         self.instrument_id = instrument_id
         self.topic = f"data.book.{instrument_id}"
         self.trade_topic = f"data.trades.{instrument_id}"
+        self.marked: tuple[int | None, int | None] | None = None
         self.book = node.cache.book(instrument_id)
         # A copy of the node's book runs ahead through each chunk to find where the top
         # changes; the node's own book only ever holds records already seen.
@@ -259,26 +260,25 @@ class _BookRun:
         feed = np.empty(len(part), dtype=np.int64)
         venue_cursor = 0
         book_cursor = 0
-        changes: npt.NDArray[np.intp] | list[int] = []
+        changes: list[int] = []
         if self.node.bus.handlers(self.topic):
-            changes = self._top_changes(part)
-        trade_ts = trades["ts_event"]
+            changes = self._top_changes(part).tolist()
+        # For each delta, how many prints come at or before it: they go to the venue with it.
+        trade_stops = trades["ts_event"][:trade_end].searchsorted(ts, side="right")
 
         def replay_to(stop: int) -> None:
             nonlocal venue_cursor, trade_cursor
-            last = int(ts[stop - 1])
-            trade_stop = int(np.searchsorted(trade_ts[:trade_end], last, side="right"))
+            trade_stop = int(trade_stops[stop - 1])
             feed[venue_cursor:stop] = self._venue_step(
                 part[venue_cursor:stop], trades[trade_cursor:trade_stop]
             )
             venue_cursor, trade_cursor = stop, trade_stop
 
-        for change in changes:
-            index = int(change)
+        for index in changes:
             if venue_cursor <= index:
                 replay_to(index + 1)
             seen = int(feed[index])
-            known = int(np.searchsorted(ts, seen, side="right"))
+            known = int(ts.searchsorted(seen, side="right"))
             if known > venue_cursor:
                 replay_to(known)
             self._release(seen)
@@ -311,6 +311,10 @@ class _BookRun:
         if len(trades):
             trade_feed = replay.trade_feed_ts
             assert trade_feed is not None  # the book venue reports it for every L2 replay
+            if not self.node.bus.handlers(self.trade_topic) and _no_orders(self.node):
+                # Nobody reads the prints one by one and no order can trigger on one: the last
+                # print of the stretch gives the cache and the marks the same state.
+                trades, trade_feed = trades[-1:], trade_feed[-1:]
             for record, seen in zip(trades, trade_feed, strict=True):
                 self.trade_number += 1
                 self.arrivals += 1
@@ -336,9 +340,11 @@ class _BookRun:
 
     def _mark(self, ts: int) -> None:
         bid, ask = self.book.best_bid(), self.book.best_ask()
-        self.node.execution.on_price(
-            self.instrument_id, bid[0] if bid else None, ask[0] if ask else None, None, ts
-        )
+        prices = (bid[0] if bid else None, ask[0] if ask else None)
+        if prices == self.marked:
+            return  # only quantities changed: nothing to mark, release or check again
+        self.marked = prices
+        self.node.execution.on_price(self.instrument_id, prices[0], prices[1], None, ts)
 
     def _publish_book(self, ts: int) -> None:
         self._mark(ts)
@@ -355,6 +361,10 @@ def _top(book: OrderBookL2) -> tuple[int, int, int, int]:
         ask[0] if ask else 0,
         ask[1] if ask else 0,
     )
+
+
+def _no_orders(node: TradingNode) -> bool:
+    return next(iter(node.execution.oms), None) is None
 
 
 def _aggressor(code: int) -> int:

@@ -103,7 +103,24 @@ def run_bars(
     if current is not None:
         recorder.sample(current)
     node.stop()
-    orders = [
+    if len(recorder.timestamps) < 2:
+        raise InvalidData("TOO_FEW_BARS", "a backtest needs bars at two timestamps at least")
+    return BacktestResult.build(
+        instrument_ids=ids,
+        timestamps=recorder.timestamps,
+        equity=recorder.equity,
+        positions=recorder.positions,
+        prices=recorder.prices,
+        fills=recorder.fills,
+        orders=order_records(node),
+        periods_per_year=periods_per_year,
+        name=name,
+    )
+
+
+def order_records(node: TradingNode) -> list[OrderRecord]:
+    """Every order the node's OMS knows, as report rows."""
+    return [
         OrderRecord(
             order_id=order.client_order_id,
             strategy_id=order.strategy_id,
@@ -125,19 +142,6 @@ def run_bars(
         )
         for order in node.execution.oms
     ]
-    if len(recorder.timestamps) < 2:
-        raise InvalidData("TOO_FEW_BARS", "a backtest needs bars at two timestamps at least")
-    return BacktestResult.build(
-        instrument_ids=ids,
-        timestamps=recorder.timestamps,
-        equity=recorder.equity,
-        positions=recorder.positions,
-        prices=recorder.prices,
-        fills=recorder.fills,
-        orders=orders,
-        periods_per_year=periods_per_year,
-        name=name,
-    )
 
 
 def _order_type_name(code: int) -> str:

@@ -1,0 +1,448 @@
+"""Backtests on L2 data: delta records (and trade prints) replayed through the node and a
+:class:`SimulatedBookVenue`, in bulk chunks, with strategies called at the local times the venue
+reports.
+
+Three clocks meet (see ``docs/simulated-venue.md``): the exchange's, at which records happen and
+our orders match; the strategy's, which sees a record one feed latency late (``feed_ts``) and
+venue events one response latency late (``ts_event``); and the simulated clock of the node, which
+is the strategy's. For every top-of-book change (any of best bid/ask price or quantity) at record
+``c`` seen at ``f = feed_ts[c]``:
+
+1. the venue replays every record with exchange time ``<= f`` (it cannot know later ones), in one
+   core call (GIL released) per stretch between changes;
+2. venue events and trade prints seen at or before ``f`` reach the node in time order, the clock
+   moving to each one's time;
+3. the node's book applies the records up to ``c`` (never a record not yet seen), the clock moves
+   to ``f``, and ``data.book.{instrument_id}`` is published: strategies' ``on_book`` run and may
+   send orders, which leave at ``f`` and reach the venue one order latency later.
+
+Without subscribers to ``data.book.{instrument_id}`` a chunk is one venue call. The portfolio is
+sampled on a grid of local time (every ``sample_interval_ns``) into a :class:`BacktestResult`.
+Throttlers and time-based emulator expiries are not driven by this runner (the venue's own time
+may not run ahead of the data it has not replayed).
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import time
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hftcore._core import (
+    L2_DELTA_DTYPE,
+    TRADE_DTYPE,
+    OrderBookL2,
+    l2_replay_from_l3,
+    synthetic_l3_messages,
+)
+from hftcore.errors import ConfigError, InvalidData, InvalidValue
+from hftcore.model.data import Trade
+from hftcore.model.events import OrderEvent
+from hftcore.node.backtest import _Recorder, order_records
+from hftcore.node.clock import SimulatedClock
+from hftcore.node.config import parse_config
+from hftcore.node.kernel import TradingNode
+from hftcore.reports.backtest import BacktestResult
+from hftcore.strategies.market_maker import MarketMaker
+from hftcore.venues.simulated import (
+    BookVenueConfig,
+    ConstantLatency,
+    QueueModelConfig,
+    SimulatedBookVenue,
+)
+
+SECONDS_PER_YEAR = 365.0 * 86_400.0
+
+_Records = npt.NDArray[Any]
+
+
+def run_book(
+    node: TradingNode,
+    deltas: _Records,
+    trades: _Records | None = None,
+    *,
+    instrument_id: str | None = None,
+    chunk: int = 65_536,
+    sample_interval_ns: int = 1_000_000_000,
+    periods_per_year: float = SECONDS_PER_YEAR,
+    name: str = "book backtest",
+) -> BacktestResult:
+    """Replays ``deltas`` (``L2_DELTA_DTYPE``) and ``trades`` (``TRADE_DTYPE``) of one
+    instrument through ``node`` (whose venue for it must be a :class:`SimulatedBookVenue` and
+    whose clock a :class:`SimulatedClock`), ``chunk`` delta records per bulk step, and returns
+    the run's result with equity sampled every ``sample_interval_ns`` of local time.
+
+    Input is checked before anything runs: wrong dtypes raise ``InvalidData``
+    (``INVALID_RECORDS``), records out of time order ``InvalidData`` (``OUT_OF_ORDER``, naming
+    the first one); a non-positive ``chunk`` or interval ``InvalidValue``; an instrument not on a
+    book venue or a clock that is not simulated ``ConfigError``."""
+    target = _instrument(node, instrument_id)
+    _, venue = node.execution.venue_for(target)
+    if not isinstance(venue, SimulatedBookVenue):
+        raise ConfigError(
+            "UNSUPPORTED_VENUE", f"{target} is on {type(venue).__name__}, not a book venue"
+        )
+    clock = node.clock
+    if not isinstance(clock, SimulatedClock):
+        raise ConfigError("UNSUPPORTED_CLOCK", "a book backtest needs a SimulatedClock")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
+        raise InvalidValue("INVALID_CHUNK", f"chunk must be a positive int, got {chunk!r}")
+    if (
+        isinstance(sample_interval_ns, bool)
+        or not isinstance(sample_interval_ns, int)
+        or sample_interval_ns <= 0
+    ):
+        raise InvalidValue(
+            "INVALID_INTERVAL",
+            f"sample_interval_ns must be a positive int, not {sample_interval_ns!r}",
+        )
+    _check_records(deltas, L2_DELTA_DTYPE, "delta")
+    if trades is None:
+        trades = np.empty(0, dtype=TRADE_DTYPE)
+    _check_records(trades, TRADE_DTYPE, "trade")
+    if len(deltas) == 0:
+        raise InvalidData("TOO_FEW_RECORDS", "a book backtest needs delta records")
+
+    run = _BookRun(node, clock, venue, target, sample_interval_ns)
+    node.bus.subscribe("events.fill.>", run.recorder.on_fill)
+    node.start()
+    try:
+        run.replay(deltas, trades, chunk)
+    finally:
+        venue.set_event_sink(node.execution.on_venue_event)
+    node.stop()
+    recorder = run.recorder
+    if len(recorder.timestamps) < 2:
+        raise InvalidData(
+            "TOO_FEW_RECORDS", "the records span less than two sample intervals of local time"
+        )
+    return BacktestResult.build(
+        instrument_ids=[i.instrument_id for i in node.cache.instruments()],
+        timestamps=recorder.timestamps,
+        equity=recorder.equity,
+        positions=recorder.positions,
+        prices=recorder.prices,
+        fills=recorder.fills,
+        orders=order_records(node),
+        periods_per_year=periods_per_year,
+        name=name,
+    )
+
+
+def _instrument(node: TradingNode, instrument_id: str | None) -> str:
+    if instrument_id is not None:
+        return node.cache.instrument(instrument_id).instrument_id
+    instruments = node.cache.instruments()
+    if len(instruments) != 1:
+        raise ConfigError(
+            "AMBIGUOUS_INSTRUMENT",
+            f"the node has {len(instruments)} instruments: name the one to replay",
+        )
+    return instruments[0].instrument_id
+
+
+def _check_records(records: Any, dtype: np.dtype[Any], what: str) -> None:
+    if not isinstance(records, np.ndarray) or records.dtype != dtype or records.ndim != 1:
+        raise InvalidData("INVALID_RECORDS", f"{what} records must be a 1-d array of {dtype}")
+    ts = records["ts_event"]
+    if len(ts) > 1:
+        back = np.flatnonzero(ts[1:] < ts[:-1])
+        if len(back):
+            index = int(back[0]) + 1
+            raise InvalidData(
+                "OUT_OF_ORDER",
+                f"{what} record {index} at {int(ts[index])} comes after {int(ts[index - 1])}",
+            )
+
+
+class _BookRun:
+    """One run's state: cursors into the chunk, the held events and the sampling grid."""
+
+    def __init__(
+        self,
+        node: TradingNode,
+        clock: SimulatedClock,
+        venue: SimulatedBookVenue,
+        instrument_id: str,
+        interval: int,
+    ) -> None:
+        self.node = node
+        self.clock = clock
+        self.venue = venue
+        self.instrument_id = instrument_id
+        self.topic = f"data.book.{instrument_id}"
+        self.trade_topic = f"data.trades.{instrument_id}"
+        self.marked: tuple[int | None, int | None] | None = None
+        self.book = node.cache.book(instrument_id)
+        # A copy of the node's book runs ahead through each chunk to find where the top
+        # changes; the node's own book only ever holds records already seen.
+        self.lookahead: OrderBookL2 = copy.copy(self.book)
+        self.previous_top = np.array(_top(self.lookahead), dtype=np.int64)
+        ids = [i.instrument_id for i in node.cache.instruments()]
+        self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
+        self.interval = interval
+        self.next_sample: int | None = None
+        # (local time, arrival number, item): venue events and trade prints waiting for the
+        # clock; the arrival number keeps equal times in the order the venue gave them.
+        self.held: list[tuple[int, int, OrderEvent | Trade]] = []
+        self.arrivals = 0
+        self.trade_number = 0
+        venue.set_event_sink(self._hold)
+
+    def _hold(self, event: OrderEvent) -> None:
+        self.arrivals += 1
+        heapq.heappush(self.held, (event.ts_event, self.arrivals, event))
+
+    # -- time ----------------------------------------------------------------------------
+
+    def _advance(self, ts: int) -> None:
+        now = self.clock.timestamp_ns()
+        if ts <= now:
+            return
+        if self.next_sample is None:
+            if self.node.cache.last_price(self.instrument_id) is None:
+                # Sampling starts with the first print: the report needs a mark price.
+                self.clock.advance_to(ts)
+                return
+            self.next_sample = ts
+        while self.next_sample <= ts:
+            self.clock.advance_to(self.next_sample)
+            self.recorder.sample(self.next_sample)
+            self.next_sample += self.interval
+        self.clock.advance_to(ts)
+
+    def _release(self, until: int | None) -> None:
+        """Delivers held events and prints seen at or before ``until`` (None: all)."""
+        held = self.held
+        while held and (until is None or held[0][0] <= until):
+            ts, _, item = heapq.heappop(held)
+            self._advance(ts)
+            if isinstance(item, Trade):
+                self._trade(item)
+            else:
+                self.node.execution.on_venue_event(item)
+        if until is not None:
+            self._advance(until)
+
+    # -- replay --------------------------------------------------------------------------
+
+    def replay(self, deltas: _Records, trades: _Records, chunk: int) -> None:
+        trade_ts = trades["ts_event"]
+        trade_cursor = 0
+        for start in range(0, len(deltas), chunk):
+            part = deltas[start : start + chunk]
+            end_ts = int(part["ts_event"][-1])
+            trade_end = int(np.searchsorted(trade_ts, end_ts, side="right"))
+            trade_cursor = self._replay_chunk(part, trades, trade_cursor, trade_end)
+        if trade_cursor < len(trades):
+            self._venue_step(deltas[:0], trades[trade_cursor:])
+        last_seen = self.venue.last_feed_ts(self.instrument_id)
+        if last_seen is not None and last_seen > self.clock.timestamp_ns():
+            self._release(last_seen)
+        # Commands still in flight arrive; their answers and every held event are delivered.
+        self.venue.advance_to(max(self.clock.timestamp_ns(), self._venue_now()))
+        self._release(None)
+        if self.next_sample is not None:
+            self._advance(self.next_sample)
+
+    def _venue_now(self) -> int:
+        now = self.venue.now(self.instrument_id)
+        return now if now is not None else self.clock.timestamp_ns()
+
+    def _replay_chunk(
+        self, part: _Records, trades: _Records, trade_cursor: int, trade_end: int
+    ) -> int:
+        ts = part["ts_event"]
+        feed = np.empty(len(part), dtype=np.int64)
+        venue_cursor = 0
+        book_cursor = 0
+        changes: list[int] = []
+        if self.node.bus.handlers(self.topic):
+            changes = self._top_changes(part).tolist()
+        # For each delta, how many prints come at or before it: they go to the venue with it.
+        trade_stops = trades["ts_event"][:trade_end].searchsorted(ts, side="right")
+
+        def replay_to(stop: int) -> None:
+            nonlocal venue_cursor, trade_cursor
+            trade_stop = int(trade_stops[stop - 1])
+            feed[venue_cursor:stop] = self._venue_step(
+                part[venue_cursor:stop], trades[trade_cursor:trade_stop]
+            )
+            venue_cursor, trade_cursor = stop, trade_stop
+
+        for index in changes:
+            if venue_cursor <= index:
+                replay_to(index + 1)
+            seen = int(feed[index])
+            known = int(ts.searchsorted(seen, side="right"))
+            if known > venue_cursor:
+                replay_to(known)
+            self._release(seen)
+            self.book.apply_deltas(part[book_cursor : index + 1])
+            book_cursor = index + 1
+            self._publish_book(seen)
+        if venue_cursor < len(part):
+            replay_to(len(part))
+        self.book.apply_deltas(part[book_cursor:])
+        seen = int(feed[-1])
+        self._release(seen)
+        self._mark(seen)
+        return trade_cursor
+
+    def _top_changes(self, part: _Records) -> npt.NDArray[np.intp]:
+        top = self.lookahead.apply_deltas(part, return_top=True)
+        columns = [top.bid_price, top.bid_quantity, top.ask_price, top.ask_quantity]
+        changed = np.zeros(len(part), dtype=bool)
+        for position, column in enumerate(columns):
+            assert column is not None  # return_top=True gives every column
+            changed[0] |= bool(column[0] != self.previous_top[position])
+            changed[1:] |= column[1:] != column[:-1]
+            self.previous_top[position] = column[-1]
+        return np.flatnonzero(changed)
+
+    def _venue_step(self, deltas: _Records, trades: _Records) -> npt.NDArray[np.int64]:
+        replay = self.venue.on_l2_deltas(
+            self.instrument_id, deltas, trades if len(trades) else None
+        )
+        if len(trades):
+            trade_feed = replay.trade_feed_ts
+            assert trade_feed is not None  # the book venue reports it for every L2 replay
+            if not self.node.bus.handlers(self.trade_topic) and _no_orders(self.node):
+                # Nobody reads the prints one by one and no order can trigger on one: the last
+                # print of the stretch gives the cache and the marks the same state.
+                trades, trade_feed = trades[-1:], trade_feed[-1:]
+            for record, seen in zip(trades, trade_feed, strict=True):
+                self.trade_number += 1
+                self.arrivals += 1
+                trade = Trade(
+                    self.instrument_id,
+                    int(record["price"]),
+                    int(record["quantity"]),
+                    _aggressor(int(record["aggressor_side"])),
+                    str(self.trade_number),
+                    int(record["ts_event"]),
+                    int(seen),
+                )
+                heapq.heappush(self.held, (int(seen), self.arrivals, trade))
+        return replay.feed_ts
+
+    def _trade(self, trade: Trade) -> None:
+        # As ``TradingNode.process_trade``, but at the local time the print is seen
+        # (``ts_init``): the node's engines run on the local clock.
+        node = self.node
+        node.cache.update_trade(trade)
+        node.execution.on_price(self.instrument_id, None, None, trade.price, trade.ts_init)
+        node.bus.publish(self.trade_topic, trade)
+
+    def _mark(self, ts: int) -> None:
+        bid, ask = self.book.best_bid(), self.book.best_ask()
+        prices = (bid[0] if bid else None, ask[0] if ask else None)
+        if prices == self.marked:
+            return  # only quantities changed: nothing to mark, release or check again
+        self.marked = prices
+        self.node.execution.on_price(self.instrument_id, prices[0], prices[1], None, ts)
+
+    def _publish_book(self, ts: int) -> None:
+        self._mark(ts)
+        self.node.bus.publish(self.topic, self.instrument_id)
+
+
+def _top(book: OrderBookL2) -> tuple[int, int, int, int]:
+    """Best bid price and quantity, best ask price and quantity; 0 for an empty side (as the
+    core's top-of-book columns)."""
+    bid, ask = book.best_bid(), book.best_ask()
+    return (
+        bid[0] if bid else 0,
+        bid[1] if bid else 0,
+        ask[0] if ask else 0,
+        ask[1] if ask else 0,
+    )
+
+
+def _no_orders(node: TradingNode) -> bool:
+    return next(iter(node.execution.oms), None) is None
+
+
+def _aggressor(code: int) -> int:
+    return code if code in (0, 1) else -1
+
+
+SYNTHETIC_INSTRUMENT: dict[str, Any] = {
+    "instrument_id": "SYNTH.SIM",
+    "tick_size": "0.01",
+    "price_precision": 2,
+    "lot_size": "1",
+    "size_precision": 0,
+    "quote_currency": "USD",
+    "maker_fee": "-0.0001",
+    "taker_fee": "0.0003",
+    "limits": {"max_order_quantity": 1_000_000},
+}
+
+
+def book_node(
+    venue_config: BookVenueConfig | None = None, instrument: dict[str, Any] | None = None
+) -> TradingNode:
+    """A backtest node with one instrument (``SYNTHETIC_INSTRUMENT`` unless given, as a node
+    config entry) on a :class:`SimulatedBookVenue` named ``SIM``."""
+    config = parse_config(
+        {
+            "node": {"starting_balances": {"USD": "1000000"}},
+            "instruments": [instrument or SYNTHETIC_INSTRUMENT],
+        },
+        environ={},
+    )
+    node = TradingNode(config)
+    entry = config.instruments[0]
+    venue = SimulatedBookVenue(
+        "SIM", {node.cache.instrument(entry.instrument_id): entry.quote_currency}, venue_config
+    )
+    node.add_venue("SIM", venue)
+    return node
+
+
+DEMO_VENUE = BookVenueConfig(
+    queue_model=QueueModelConfig(kind="POWER", exponent=2.0),
+    feed_latency=ConstantLatency(200_000),
+    order_latency=ConstantLatency(300_000),
+    response_latency=ConstantLatency(200_000),
+)
+
+
+def run_market_making_demo(events: int, seed: int) -> dict[str, str]:
+    """The bundled market maker on ``events`` synthetic L3 messages (``synthetic_l3_messages``,
+    seeded) turned into L2 deltas and prints, on a venue with 0.2 ms feed and response and 0.3
+    ms order-entry latency and a power-law (exponent 2) queue model; returns the session's
+    figures as printable text."""
+    if isinstance(events, bool) or not isinstance(events, int) or events <= 0:
+        raise InvalidValue("INVALID_COUNT", f"events must be a positive int, got {events!r}")
+    deltas, trades = l2_replay_from_l3(synthetic_l3_messages(events, seed=seed))
+    node = book_node(DEMO_VENUE)
+    instrument_id = SYNTHETIC_INSTRUMENT["instrument_id"]
+    node.add_strategy(MarketMaker("MM", {"instrument_id": instrument_id}))
+    started = time.perf_counter()
+    result = run_book(node, deltas, trades, name="market maker on synthetic L2 flow")
+    seconds = time.perf_counter() - started
+    span = int(deltas["ts_event"][-1]) - int(deltas["ts_event"][0])
+    inventory, extreme = 0.0, 0.0
+    for fill in result.fills:
+        inventory += fill.quantity if fill.side == "BUY" else -fill.quantity
+        extreme = max(extreme, abs(inventory))
+    buys = sum(fill.side == "BUY" for fill in result.fills)
+    statistics = result.statistics
+    return {
+        "L2 records + prints": f"{len(deltas) + len(trades):,}",
+        "replay events/s": f"{(len(deltas) + len(trades)) / seconds:,.0f}",
+        "simulated time": f"{span / 1e9:.1f} s",
+        "orders": f"{len(result.orders):,}",
+        "fills (buy / sell)": f"{buys:,} / {len(result.fills) - buys:,}",
+        "max |inventory| (lots)": f"{extreme:g}",
+        "final inventory (lots)": f"{node.portfolio.net_quantity(instrument_id):g}",
+        "P&L incl. fees (USD)": f"{result.equity[-1] - result.equity[0]:,.2f}",
+        "fees (USD)": f"{sum(fill.fee for fill in result.fills):,.2f}",
+        "Sharpe (per-second grid)": f"{statistics.sharpe_ratio:.2f}",
+    }

@@ -6,7 +6,8 @@ then streams the first part of the same flow as orders through the pre-trade ris
 matching engine (adds become limit orders, executions market orders, cancels cancels), and
 reports throughput, fills, risk rejections and the final book. Then it backtests the bundled
 SMA crossover strategy on real MSFT daily bars (1986-2017, shipped with the package) on the
-trading node and writes the HTML report.
+trading node and writes the HTML report, and runs the bundled market maker on the synthetic L2
+flow through the node and the simulated venue (queue position, latency).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DemoReport:
     counts: dict[str, int] = field(default_factory=dict)
     top_levels: list[tuple[str, str, str, str]] = field(default_factory=list)
     backtest: dict[str, str] = field(default_factory=dict)
+    market_making: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
         lines = [f"hftcore demo: {self.events:,} generated order-flow events", ""]
@@ -56,6 +58,9 @@ class DemoReport:
         lines.append("")
         lines.append(f"{'bid size':>12}{'bid':>12}  {'ask':<12}{'ask size':<12}")
         lines += [f"{bq:>12}{bp:>12}  {ap:<12}{aq:<12}" for bq, bp, ap, aq in self.top_levels]
+        if self.market_making:
+            lines += ["", "Market maker on the synthetic L2 flow (simulated venue, queue model):"]
+            lines += [f"  {name:<32}{value:>16}" for name, value in self.market_making.items()]
         if self.backtest:
             lines += ["", "SMA crossover backtest on real MSFT daily bars (1986-2017):"]
             lines += [f"  {name:<32}{value:>16}" for name, value in self.backtest.items()]
@@ -268,6 +273,9 @@ def run_demo(
                 instrument.lots_to_str(ask[1]) if ask else "",
             )
         )
+    from hftcore.node.book_backtest import run_market_making_demo
+
+    report.market_making = run_market_making_demo(min(events, 200_000), seed)
     _backtest(report, report_path)
     logger.info("demo finished: %s", report.stages)
     return report

@@ -433,7 +433,6 @@ def run_market_making_demo(events: int, seed: int) -> dict[str, str]:
         inventory += fill.quantity if fill.side == "BUY" else -fill.quantity
         extreme = max(extreme, abs(inventory))
     buys = sum(fill.side == "BUY" for fill in result.fills)
-    statistics = result.statistics
     return {
         "L2 records + prints": f"{len(deltas) + len(trades):,}",
         "replay events/s": f"{(len(deltas) + len(trades)) / seconds:,.0f}",
@@ -444,5 +443,4 @@ def run_market_making_demo(events: int, seed: int) -> dict[str, str]:
         "final inventory (lots)": f"{node.portfolio.net_quantity(instrument_id):g}",
         "P&L incl. fees (USD)": f"{result.equity[-1] - result.equity[0]:,.2f}",
         "fees (USD)": f"{sum(fill.fee for fill in result.fills):,.2f}",
-        "Sharpe (per-second grid)": f"{statistics.sharpe_ratio:.2f}",
     }

@@ -47,7 +47,7 @@ class FixedCommission(msgspec.Struct, frozen=True, forbid_unknown_fields=True, t
 class InstrumentFees(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="INSTRUMENT_FEES"
 ):
-    pass
+    """The instrument's own maker and taker fee rates (the default model)."""
 
 
 CommissionModel = PerLotCommission | PercentCommission | FixedCommission | InstrumentFees

@@ -43,7 +43,7 @@ from hftcore.model import (
     TimeInForce,
     TradingState,
 )
-from hftcore.venue import (
+from hftcore.simulated_venue import (
     TRADE_DTYPE,
     LatencyModel,
     QueueModel,

@@ -223,13 +223,19 @@ class Model:
         return self.events
 
     def fills_completely(self, order_id: int) -> bool:
+        """Runs the order on a copy; it must trade its whole quantity on entry.
+
+        Lots a self-trade decrement removes are not executed, so they do not count: the
+        quantity is read before matching, which decrements it.
+        """
         trial = copy.deepcopy(self)
         trial.events = []
         taker = trial.find(order_id)
         assert taker is not None
+        quantity = taker.quantity
         trial.match(taker)
         filled = sum(e[5] for e in trial.events if e[0] == "FILLED" and e[1] == order_id)
-        return filled == taker.quantity
+        return filled == quantity
 
     def match_and_settle(self, order: Order) -> None:
         if not self.match(order):

@@ -8,8 +8,8 @@ mod matching_model;
 use std::collections::HashMap;
 
 use hftcore_core::matching::{
-    MatchingEngine, ModifyRequest, OrderEvent, OrderId, OrderRequest, OrderType, PostOnly,
-    SelfTradePrevention, TimeInForce, WorkingState,
+    CancelReason, MatchingEngine, ModifyRequest, OrderEvent, OrderId, OrderRequest, OrderType,
+    PostOnly, SelfTradePrevention, TimeInForce, WorkingState,
 };
 use hftcore_core::{InstrumentSpec, Quantity, Side};
 use matching_model::{Model, Stage};
@@ -475,4 +475,52 @@ proptest! {
             prop_assert_eq!(engine.to_bytes(), first.engine.to_bytes());
         }
     }
+}
+
+/// The sequence hypothesis found against the Python reference: a decrementing fill-or-kill
+/// order meets its owner's resting order before any other liquidity. Decremented lots are not
+/// executed, so it cannot fill in full and is killed, in the engine and in this model alike.
+#[test]
+fn decrementing_fill_or_kill_that_meets_an_own_order_is_killed() {
+    let mut harness = Harness::new();
+    let submit = |owner, side, quantity, time_in_force, self_trade_prevention| {
+        Operation::Submit(
+            Target::Fresh,
+            OrderRequest {
+                time_in_force,
+                self_trade_prevention,
+                ..OrderRequest::limit(0, owner, 0, side, 97, quantity, 0)
+            },
+        )
+    };
+    let none = SelfTradePrevention::None;
+    harness.apply(&submit(1, Side::Sell, 5, TimeInForce::Gtc, none));
+    harness.apply(&submit(0, Side::Sell, 1, TimeInForce::Gtc, none));
+    let before = harness.engine.to_bytes();
+    let (call, events) = harness.apply(&submit(
+        1,
+        Side::Buy,
+        6,
+        TimeInForce::Fok,
+        SelfTradePrevention::Decrement,
+    ));
+    let Call::Submit(request) = call else {
+        panic!("a submit resolves to a submit call");
+    };
+    assert_eq!(
+        events,
+        [
+            OrderEvent::Accepted {
+                order_id: request.order_id,
+                ts: request.ts,
+            },
+            OrderEvent::Canceled {
+                order_id: request.order_id,
+                reason: CancelReason::FillOrKill,
+                leaves: 6,
+                ts: request.ts,
+            },
+        ]
+    );
+    assert_eq!(harness.engine.to_bytes(), before);
 }

@@ -358,7 +358,8 @@ impl Model {
         self.run_stops(r.instrument, r.ts);
     }
 
-    /// Runs the order on a clone and looks at what it got.
+    /// Runs the order on a clone and looks at what it got. Fills are compared with the quantity
+    /// on entry: lots a self-trade decrement removes along the way are not executed.
     fn fills_completely(&self, id: OrderId, ts: i64) -> bool {
         let mut trial = self.clone();
         trial.events.clear();

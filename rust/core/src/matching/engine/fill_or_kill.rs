@@ -4,7 +4,8 @@
 //!
 //! - self-trade prevention: with cancel-oldest the order's own orders vanish and matching goes
 //!   on; with any other mode the first own order met ends matching (the order would be
-//!   canceled or decremented without filling), so the order is not fully fillable;
+//!   canceled, or decremented, there), so the order is not fully fillable: only executed
+//!   quantity counts toward a fill-or-kill order's whole, and decremented lots are not executed;
 //! - icebergs: a used-up slice comes back at the back of its level, so the hidden quantity is
 //!   reachable, after the orders behind it;
 //! - reduce-only makers: each fill moves the maker's position, and the maker's later

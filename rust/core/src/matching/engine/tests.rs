@@ -256,6 +256,50 @@ fn fill_or_kill_counts_iceberg_hidden_quantity_and_stops_at_own_orders() {
     );
 }
 
+/// Lots removed by a self-trade decrement are not executed, so they do not count toward a
+/// fill-or-kill order's full quantity (regression: the Python reference once counted them).
+#[test]
+fn fill_or_kill_does_not_count_self_trade_decrement_as_filled() {
+    let mut engine = engine();
+    submit(&mut engine, limit(1, 1, Side::Sell, 97, 5));
+    submit(&mut engine, limit(2, 0, Side::Sell, 97, 1));
+    let decrementing_fok = |id, quantity| OrderRequest {
+        time_in_force: TimeInForce::Fok,
+        self_trade_prevention: SelfTradePrevention::Decrement,
+        ..limit(id, 1, Side::Buy, 97, quantity)
+    };
+    let before = engine.to_bytes();
+    assert_eq!(
+        submit(&mut engine, decrementing_fok(3, 6)),
+        ["accepted 3", "canceled 3 FILL_OR_KILL 6"]
+    );
+    assert_eq!(
+        engine.to_bytes(),
+        before,
+        "the own order is not decremented"
+    );
+    // Enough liquidity of other owners behind the own order does not help: matching would
+    // decrement against the own order first.
+    submit(&mut engine, limit(4, 2, Side::Sell, 97, 10));
+    let before = engine.to_bytes();
+    assert_eq!(
+        submit(&mut engine, decrementing_fok(5, 6)),
+        ["accepted 5", "canceled 5 FILL_OR_KILL 6"]
+    );
+    assert_eq!(engine.to_bytes(), before);
+    // Filled in full by other owners ahead of the own order: it executes and never meets it.
+    submit(&mut engine, limit(6, 2, Side::Sell, 96, 3));
+    assert_eq!(
+        submit(&mut engine, decrementing_fok(7, 3)),
+        [
+            "accepted 7",
+            "fill 7 #1 96x3 leaves 0 Taker",
+            "fill 6 #1 96x3 leaves 0 Maker",
+        ]
+    );
+    assert_eq!(levels(&engine, Side::Sell), [(97, 16, 3)]);
+}
+
 #[test]
 fn an_iceberg_shows_its_slice_and_refills_at_the_back_of_its_level() {
     let mut engine = engine();

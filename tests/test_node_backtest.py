@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from hftcore.errors import InvalidData
-from hftcore.model.data import Bar
+from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import OrderDenied, OrderEvent, OrderFilled
 from hftcore.node.backtest import bundled_bar_events, run_bars
 from hftcore.node.config import parse_config
@@ -140,3 +140,43 @@ def test_out_of_order_bars_name_the_bar() -> None:
         run_bars(node, [bars[1], bars[0], bars[2]])
     assert error.value.code == "OUT_OF_ORDER"
     assert "bar 1" in str(error.value)
+
+
+class Listener(Recorder):
+    def on_start(self) -> None:
+        super().on_start()
+        self.subscribe_quotes("MSFT.XNAS")
+        self.subscribe_trades("MSFT.XNAS")
+        self.quotes: list[Quote] = []
+        self.trades: list[Trade] = []
+
+    def on_quote(self, quote: Quote) -> None:
+        self.quotes.append(quote)
+
+    def on_trade(self, trade: Trade) -> None:
+        self.trades.append(trade)
+
+
+def test_quotes_and_trades_reach_subscribers_cache_and_risk_reference() -> None:
+    node = make_node()
+    strategy = Listener("LISTEN")
+    node.add_strategy(strategy)
+    node.start()
+    # No price known yet: a market order cannot be checked and is denied.
+    strategy.submit_order(strategy.market("MSFT.XNAS", 0, 10))
+    assert [e.reason for e in strategy.events if isinstance(e, OrderDenied)] == [
+        "NO_REFERENCE_PRICE"
+    ]
+    quote = Quote("MSFT.XNAS", 5_000_000, 100, 5_000_100, 200, 1_000, 1_000)
+    node.advance_to(1_000)
+    node.process_quote(quote)
+    trade = Trade("MSFT.XNAS", 5_000_050, 10, 0, "t1", 2_000, 2_000)
+    node.advance_to(2_000)
+    node.process_trade(trade)
+    assert strategy.quotes == [quote]
+    assert strategy.trades == [trade]
+    assert node.cache.quote("MSFT.XNAS") == quote
+    assert node.cache.last_price("MSFT.XNAS") == 5_000_050
+    # Now the gate has a reference price: the same order passes the risk checks.
+    strategy.submit_order(strategy.market("MSFT.XNAS", 0, 10))
+    assert any(type(e).__name__ == "OrderSubmitted" for e in strategy.events)

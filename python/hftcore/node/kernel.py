@@ -207,19 +207,6 @@ class TradingNode:
         self.execution.on_price(bar.instrument_id, None, None, bar.close, bar.ts_event)
         self._deliver(f"data.bars.{bar.instrument_id}.{bar.bar_type}", bar)
 
-    def process_book_deltas(self, instrument_id: str, records: Any) -> None:
-        """A batch of L2 delta records: the venue replays them, the book applies them."""
-        _, venue = self.execution.venue_for(instrument_id)
-        venue.on_l2_deltas(instrument_id, records)
-        book = self.cache.book(instrument_id)
-        book.apply_deltas(records, on_error="skip")
-        bid, ask = book.best_bid(), book.best_ask()
-        ts = int(records["ts_event"][-1]) if len(records) else self.clock.timestamp_ns()
-        self.execution.on_price(
-            instrument_id, bid[0] if bid else None, ask[0] if ask else None, None, ts
-        )
-        self._deliver(f"data.book.{instrument_id}", instrument_id)
-
     # -- restart ---------------------------------------------------------------------------
 
     def recover(self, store: EventStore) -> Recovery:

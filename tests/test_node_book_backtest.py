@@ -46,22 +46,28 @@ class Recorder(Strategy):
     def on_start(self) -> None:
         self.books: list[tuple[int, tuple[int, int, int, int]]] = []
         self.trades: list[tuple[int, Trade]] = []
+        self.tops_at_trades: list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] = []
         self.subscribe_book(INSTRUMENT_ID)
         self.subscribe_trades(INSTRUMENT_ID)
 
-    def on_book(self, instrument_id: str) -> None:
-        book = self.cache.book(instrument_id)
+    def top(self) -> tuple[int, int, int, int]:
+        book = self.cache.book(INSTRUMENT_ID)
         bid, ask = book.best_bid(), book.best_ask()
-        top = (
+        return (
             bid[0] if bid else 0,
             bid[1] if bid else 0,
             ask[0] if ask else 0,
             ask[1] if ask else 0,
         )
-        self.books.append((self.clock.timestamp_ns(), top))
+
+    def on_book(self, instrument_id: str) -> None:
+        self.books.append((self.clock.timestamp_ns(), self.top()))
 
     def on_trade(self, trade: Trade) -> None:
         self.trades.append((self.clock.timestamp_ns(), trade))
+        # What the book shows at a print and what the last book callback showed.
+        last_published = self.books[-1][1] if self.books else (0, 0, 0, 0)
+        self.tops_at_trades.append((self.top(), last_published))
 
 
 class FillClock(MarketMaker):
@@ -119,6 +125,8 @@ def test_callbacks_run_at_the_feed_time_of_each_top_of_book_change(
     assert [ts for ts, _ in recorder.trades] == [int(ts) for ts in trade_feed]
     assert [trade.price for _, trade in recorder.trades] == [int(p) for p in trades["price"]]
     assert all(trade.ts_init == ts >= trade.ts_event for ts, trade in recorder.trades)
+    # No callback sees a delta before its time: at a print, the book is the one last published.
+    assert all(shown == published for shown, published in recorder.tops_at_trades)
 
 
 def test_market_maker_keeps_inventory_within_limits_and_fills_both_sides() -> None:

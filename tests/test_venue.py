@@ -14,7 +14,9 @@ import pytest
 from hftcore import (
     TRADE_DTYPE,
     Instrument,
+    L2Stepper,
     LatencyModel,
+    OrderBookL2,
     OrderEvent,
     QueueModel,
     Side,
@@ -516,3 +518,78 @@ def test_bulk_replay_equals_per_event_calls_and_fills_add_up(
         if open_order is not None:
             assert open_order.queue_ahead >= 0
     assert all(e.liquidity == "MAKER" and e.fee_raw <= 0 for e in bulk_events if e.kind == "FILLED")
+
+
+def test_stepping_stops_at_each_top_change_and_matches_one_bulk_replay(
+    instrument: Instrument,
+) -> None:
+    """An order resting in the stream: stepping from change to change gives the same events and
+    feed times as one bulk replay, and the node's book only ever holds deltas up to the one
+    stepped to (or, while something is due first, the ones before)."""
+    deltas, trades = l2_replay_from_l3(synthetic_l3_messages(20_000, seed=3))
+    head, tail = 2_000, slice(2_000, None)
+
+    def venue_with_order() -> SimulatedVenue:
+        venue = SimulatedVenue(instrument, feed_latency=LatencyModel.constant(150_000))
+        venue.replay_l2(deltas[:head], trades[trades["ts_event"] <= deltas["ts_event"][head - 1]])
+        bid = venue.best_bid()
+        assert bid is not None
+        venue.submit_limit(int(deltas["ts_event"][head - 1]), 1, BUY, bid[0], 3)
+        return venue
+
+    rest_trades = trades[trades["ts_event"] > deltas["ts_event"][head - 1]]
+    bulk = venue_with_order()
+    expected = bulk.replay_l2(deltas[tail], rest_trades, return_feed_ts=True)
+    assert expected.feed_ts is not None
+    assert expected.trade_feed_ts is not None
+    top = OrderBookL2(instrument).apply_deltas(deltas, return_top=True)
+    columns = np.stack([top.bid_price, top.bid_quantity, top.ask_price, top.ask_quantity], 1)
+    changes = np.flatnonzero(np.any(columns[head:] != columns[head - 1 : -1], axis=1))
+
+    venue = venue_with_order()
+    book = OrderBookL2(instrument)
+    book.apply_deltas(deltas[:head])
+    stepper = L2Stepper(venue, book, deltas[tail], rest_trades)
+    events: list[OrderEvent] = []
+    prints: list[tuple[int, int, int, int, int]] = []
+    seen_at_changes = []
+    while True:
+        changed, seen, step_events, step_prints, pending = stepper.step(venue, book, True)
+        events += step_events
+        prints += step_prints
+        if pending:
+            before = (book.best_bid(), book.best_ask())
+            stepper.apply_pending(venue, book)
+            assert (book.best_bid(), book.best_ask()) != before or not changed
+        if not changed:
+            break
+        seen_at_changes.append(seen)
+        index = len(seen_at_changes) - 1
+        assert tuple(int(v) for v in columns[head + changes[index]]) == (
+            *(book.best_bid() or (0, 0)),
+            *(book.best_ask() or (0, 0)),
+        )
+    assert stepper.done
+    assert seen_at_changes == [int(expected.feed_ts[i]) for i in changes]
+    assert events == expected.events
+    assert any(event.kind == "FILLED" for event in events)
+    assert [p[1] for p in prints] == expected.trade_feed_ts.tolist()
+    assert [p[2] for p in prints] == rest_trades["price"].tolist()
+    assert venue.snapshot() == bulk.snapshot()
+
+
+def test_a_bad_chunk_is_refused_before_the_stepper_replays_anything(
+    l2: SimulatedVenue, instrument: Instrument
+) -> None:
+    book = OrderBookL2(instrument)
+    bad_price = l2_deltas(side=[BUY, BUY], price=[100, -1], quantity=[1, 1], ts_event=[5, 6])
+    with pytest.raises(BookError, match=r"INVALID_PRICE: deltas\[1\]"):
+        L2Stepper(l2, book, bad_price)
+    stale = l2_deltas(side=[BUY], price=[100], quantity=[1], ts_event=[5], sequence=[3])
+    book.apply_deltas(l2_deltas(side=[BUY], price=[99], quantity=[1], ts_event=[1], sequence=[7]))
+    with pytest.raises(BookError, match="STALE_SEQUENCE"):
+        L2Stepper(l2, book, stale)
+    with pytest.raises(InvalidData, match="dtype"):
+        L2Stepper(l2, book, np.zeros(3, dtype=TRADE_DTYPE))
+    assert l2.now == 0
+    assert l2.best_bid() == (100, 10)

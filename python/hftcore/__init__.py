@@ -45,6 +45,7 @@ from hftcore.model import (
 )
 from hftcore.simulated_venue import (
     TRADE_DTYPE,
+    L2Stepper,
     LatencyModel,
     QueueModel,
     SimulatedVenue,
@@ -64,6 +65,7 @@ __all__ = [
     "DeltaFlag",
     "Instrument",
     "InstrumentLimits",
+    "L2Stepper",
     "LatencyModel",
     "MatchingEngine",
     "OpenOrder",

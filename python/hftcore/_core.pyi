@@ -234,6 +234,32 @@ class VenueReplayResult:
     feed_ts: npt.NDArray[np.int64] | None
     trade_feed_ts: npt.NDArray[np.int64] | None
 
+SteppedPrint = tuple[int, int, int, int, int]
+"""``(ts_event, seen, price, quantity, aggressor_side)`` of a print replayed by a step."""
+
+class L2Stepper:
+    """One chunk of L2 deltas and prints stepped through a :class:`SimulatedVenue` and a
+    node's :class:`OrderBookL2` from one top-of-book change to the next."""
+
+    def __init__(
+        self,
+        venue: SimulatedVenue,
+        book: OrderBookL2,
+        deltas: npt.NDArray[np.void],
+        trades: npt.NDArray[np.void] | None = None,
+    ) -> None: ...
+    def step(
+        self,
+        venue: SimulatedVenue,
+        book: OrderBookL2,
+        detect_changes: bool,
+        last_print_only: bool = False,
+        held_until: int | None = None,
+    ) -> tuple[bool, int, list[OrderEvent], list[SteppedPrint], bool]: ...
+    def apply_pending(self, venue: SimulatedVenue, book: OrderBookL2) -> None: ...
+    @property
+    def done(self) -> bool: ...
+
 class SimulatedVenue:
     """Simulated venue for backtests: our orders against a book replayed from L2 or L3 data,
     with queue position, latencies, optional market impact and fees; deterministic."""

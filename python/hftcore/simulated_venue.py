@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from hftcore._core import (
     TRADE_DTYPE,
+    L2Stepper,
     LatencyModel,
     QueueModel,
     SimulatedVenue,
@@ -26,6 +27,7 @@ from hftcore.errors import InvalidData
 
 __all__ = [
     "TRADE_DTYPE",
+    "L2Stepper",
     "LatencyModel",
     "QueueModel",
     "SimulatedVenue",

@@ -8,13 +8,14 @@ venue events one response latency late (``ts_event``); and the simulated clock o
 is the strategy's. For every top-of-book change (any of best bid/ask price or quantity) at record
 ``c`` seen at ``f = feed_ts[c]``:
 
-1. the venue replays every record with exchange time ``<= f`` (it cannot know later ones), in one
-   core call (GIL released) per stretch between changes;
+1. the venue replays every record with exchange time ``<= f`` (it cannot know later ones); this
+   and step 3's book update are one core call per change (:class:`~hftcore.L2Stepper`);
 2. venue events and trade prints seen at or before ``f`` reach the node in time order, the clock
    moving to each one's time;
-3. the node's book applies the records up to ``c`` (never a record not yet seen), the clock moves
-   to ``f``, and ``data.book.{instrument_id}`` is published: strategies' ``on_book`` run and may
-   send orders, which leave at ``f`` and reach the venue one order latency later.
+3. the node's book applies the records up to ``c`` (never a record not yet seen, and only after
+   what step 2 delivers: no callback sees a record before its time), the clock moves to ``f``,
+   and ``data.book.{instrument_id}`` is published: strategies' ``on_book`` run and may send
+   orders, which leave at ``f`` and reach the venue one order latency later.
 
 Without subscribers to ``data.book.{instrument_id}`` a chunk is one venue call. The portfolio is
 sampled on a grid of local time (every ``sample_interval_ns``) into a :class:`BacktestResult`.
@@ -24,10 +25,9 @@ may not run ahead of the data it has not replayed).
 
 from __future__ import annotations
 
-import copy
 import heapq
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +35,6 @@ import numpy.typing as npt
 from hftcore._core import (
     L2_DELTA_DTYPE,
     TRADE_DTYPE,
-    OrderBookL2,
     l2_replay_from_l3,
     synthetic_l3_messages,
 )
@@ -54,6 +53,9 @@ from hftcore.venues.simulated import (
     QueueModelConfig,
     SimulatedBookVenue,
 )
+
+if TYPE_CHECKING:
+    from hftcore._core import SteppedPrint
 
 SECONDS_PER_YEAR = 365.0 * 86_400.0
 
@@ -178,10 +180,6 @@ class _BookRun:
         self.trade_topic = f"data.trades.{instrument_id}"
         self.marked: tuple[int | None, int | None] | None = None
         self.book = node.cache.book(instrument_id)
-        # A copy of the node's book runs ahead through each chunk to find where the top
-        # changes; the node's own book only ever holds records already seen.
-        self.lookahead: OrderBookL2 = copy.copy(self.book)
-        self.previous_top = np.array(_top(self.lookahead), dtype=np.int64)
         ids = [i.instrument_id for i in node.cache.instruments()]
         self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
         self.interval = interval
@@ -235,14 +233,12 @@ class _BookRun:
         trade_cursor = 0
         for start in range(0, len(deltas), chunk):
             part = deltas[start : start + chunk]
-            end_ts = int(part["ts_event"][-1])
-            trade_end = int(np.searchsorted(trade_ts, end_ts, side="right"))
-            trade_cursor = self._replay_chunk(part, trades, trade_cursor, trade_end)
+            # The chunk's prints: those up to its last delta (a print goes first at equal times).
+            trade_end = int(np.searchsorted(trade_ts, int(part["ts_event"][-1]), side="right"))
+            self._replay_chunk(part, trades[trade_cursor:trade_end])
+            trade_cursor = trade_end
         if trade_cursor < len(trades):
-            self._venue_step(deltas[:0], trades[trade_cursor:])
-        last_seen = self.venue.last_feed_ts(self.instrument_id)
-        if last_seen is not None and last_seen > self.clock.timestamp_ns():
-            self._release(last_seen)
+            self._replay_chunk(deltas[:0], trades[trade_cursor:])
         # Commands still in flight arrive; their answers and every held event are delivered.
         self.venue.advance_to(max(self.clock.timestamp_ns(), self._venue_now()))
         self._release(None)
@@ -253,82 +249,50 @@ class _BookRun:
         now = self.venue.now(self.instrument_id)
         return now if now is not None else self.clock.timestamp_ns()
 
-    def _replay_chunk(
-        self, part: _Records, trades: _Records, trade_cursor: int, trade_end: int
-    ) -> int:
-        ts = part["ts_event"]
-        feed = np.empty(len(part), dtype=np.int64)
-        venue_cursor = 0
-        book_cursor = 0
-        changes: list[int] = []
-        if self.node.bus.handlers(self.topic):
-            changes = self._top_changes(part).tolist()
-        # For each delta, how many prints come at or before it: they go to the venue with it.
-        trade_stops = trades["ts_event"][:trade_end].searchsorted(ts, side="right")
-
-        def replay_to(stop: int) -> None:
-            nonlocal venue_cursor, trade_cursor
-            trade_stop = int(trade_stops[stop - 1])
-            feed[venue_cursor:stop] = self._venue_step(
-                part[venue_cursor:stop], trades[trade_cursor:trade_stop]
+    def _replay_chunk(self, part: _Records, trades: _Records) -> None:
+        """One core call per top-of-book change (see :class:`~hftcore.L2Stepper`); without
+        subscribers to the book, one call for the chunk."""
+        venue, instrument_id, book = self.venue, self.instrument_id, self.book
+        stepper = venue.l2_stepper(instrument_id, book, part, trades)
+        detect_changes = bool(self.node.bus.handlers(self.topic))
+        every_print = bool(self.node.bus.handlers(self.trade_topic))
+        held = self.held
+        while True:
+            changed, seen, prints, book_pending = venue.step_l2(
+                instrument_id,
+                stepper,
+                book,
+                detect_changes=detect_changes,
+                # Nobody reads the prints one by one and no order can trigger on one: the
+                # last print of the step gives the cache and the marks the same state.
+                last_print_only=not every_print and _no_orders(self.node),
+                held_until=held[0][0] if held else None,
             )
-            venue_cursor, trade_cursor = stop, trade_stop
-
-        for index in changes:
-            if venue_cursor <= index:
-                replay_to(index + 1)
-            seen = int(feed[index])
-            known = int(ts.searchsorted(seen, side="right"))
-            if known > venue_cursor:
-                replay_to(known)
+            if prints:
+                self._hold_prints(prints)
+            # What is due by ``seen`` sees the book without the step's deltas.
             self._release(seen)
-            self.book.apply_deltas(part[book_cursor : index + 1])
-            book_cursor = index + 1
+            if book_pending:
+                venue.apply_pending_l2(instrument_id, stepper, book)
+            if not changed:
+                self._mark(seen)
+                return
             self._publish_book(seen)
-        if venue_cursor < len(part):
-            replay_to(len(part))
-        self.book.apply_deltas(part[book_cursor:])
-        seen = int(feed[-1])
-        self._release(seen)
-        self._mark(seen)
-        return trade_cursor
 
-    def _top_changes(self, part: _Records) -> npt.NDArray[np.intp]:
-        top = self.lookahead.apply_deltas(part, return_top=True)
-        columns = [top.bid_price, top.bid_quantity, top.ask_price, top.ask_quantity]
-        changed = np.zeros(len(part), dtype=bool)
-        for position, column in enumerate(columns):
-            assert column is not None  # return_top=True gives every column
-            changed[0] |= bool(column[0] != self.previous_top[position])
-            changed[1:] |= column[1:] != column[:-1]
-            self.previous_top[position] = column[-1]
-        return np.flatnonzero(changed)
-
-    def _venue_step(self, deltas: _Records, trades: _Records) -> npt.NDArray[np.int64]:
-        replay = self.venue.on_l2_deltas(
-            self.instrument_id, deltas, trades if len(trades) else None
-        )
-        if len(trades):
-            trade_feed = replay.trade_feed_ts
-            assert trade_feed is not None  # the book venue reports it for every L2 replay
-            if not self.node.bus.handlers(self.trade_topic) and _no_orders(self.node):
-                # Nobody reads the prints one by one and no order can trigger on one: the last
-                # print of the stretch gives the cache and the marks the same state.
-                trades, trade_feed = trades[-1:], trade_feed[-1:]
-            for record, seen in zip(trades, trade_feed, strict=True):
-                self.trade_number += 1
-                self.arrivals += 1
-                trade = Trade(
-                    self.instrument_id,
-                    int(record["price"]),
-                    int(record["quantity"]),
-                    _aggressor(int(record["aggressor_side"])),
-                    str(self.trade_number),
-                    int(record["ts_event"]),
-                    int(seen),
-                )
-                heapq.heappush(self.held, (int(seen), self.arrivals, trade))
-        return replay.feed_ts
+    def _hold_prints(self, prints: list[SteppedPrint]) -> None:
+        for ts_event, seen, price, quantity, aggressor_side in prints:
+            self.trade_number += 1
+            self.arrivals += 1
+            trade = Trade(
+                self.instrument_id,
+                price,
+                quantity,
+                _aggressor(aggressor_side),
+                str(self.trade_number),
+                ts_event,
+                seen,
+            )
+            heapq.heappush(self.held, (seen, self.arrivals, trade))
 
     def _trade(self, trade: Trade) -> None:
         # As ``TradingNode.process_trade``, but at the local time the print is seen
@@ -349,18 +313,6 @@ class _BookRun:
     def _publish_book(self, ts: int) -> None:
         self._mark(ts)
         self.node.bus.publish(self.topic, self.instrument_id)
-
-
-def _top(book: OrderBookL2) -> tuple[int, int, int, int]:
-    """Best bid price and quantity, best ask price and quantity; 0 for an empty side (as the
-    core's top-of-book columns)."""
-    bid, ask = book.best_bid(), book.best_ask()
-    return (
-        bid[0] if bid else 0,
-        bid[1] if bid else 0,
-        ask[0] if ask else 0,
-        ask[1] if ask else 0,
-    )
 
 
 def _no_orders(node: TradingNode) -> bool:

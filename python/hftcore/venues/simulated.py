@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import numpy as np
@@ -24,8 +24,10 @@ import numpy.typing as npt
 from hftcore import errors
 from hftcore._core import (
     Instrument,
+    L2Stepper,
     LatencyModel,
     MatchingEngine,
+    OrderBookL2,
     QueueModel,
     SimulatedVenue,
     VenueReplayResult,
@@ -43,6 +45,9 @@ from hftcore.venues.base import (
     VenueCapabilities,
     VenueClient,
 )
+
+if TYPE_CHECKING:
+    from hftcore._core import SteppedPrint
 
 # ----- configuration ---------------------------------------------------------------------------
 
@@ -239,6 +244,44 @@ class SimulatedBookVenue(VenueClient):
             deltas, trades, on_error=on_error, return_feed_ts=True
         )
         return self._replayed(instrument_id, result)
+
+    def l2_stepper(
+        self,
+        instrument_id: str,
+        book: OrderBookL2,
+        deltas: npt.NDArray[np.void],
+        trades: npt.NDArray[np.void] | None = None,
+    ) -> L2Stepper:
+        """A chunk of L2 deltas and prints of one instrument for the venue and the node's
+        ``book``, checked as a whole (a bad record raises before anything is replayed), to
+        replay with :meth:`step_l2`."""
+        return L2Stepper(self._book(instrument_id), book, deltas, trades)
+
+    def step_l2(
+        self,
+        instrument_id: str,
+        stepper: L2Stepper,
+        book: OrderBookL2,
+        *,
+        detect_changes: bool,
+        last_print_only: bool = False,
+        held_until: int | None = None,
+    ) -> tuple[bool, int, list[SteppedPrint], bool]:
+        """Replays ``stepper``'s chunk to the next top-of-book change (or to its end); the
+        venue's events go to the sink. Returns ``(changed, seen, prints, book_pending)``:
+        whether a change stopped the step, when the node sees that delta, the prints replayed,
+        and whether the step's deltas wait for ``stepper.apply_pending(book)`` because
+        something is due first (see :class:`~hftcore.L2Stepper`)."""
+        changed, seen, events, prints, book_pending = stepper.step(
+            self._book(instrument_id), book, detect_changes, last_print_only, held_until
+        )
+        if events:
+            self._dispatch(instrument_id, events)
+        return changed, seen, prints, book_pending
+
+    def apply_pending_l2(self, instrument_id: str, stepper: L2Stepper, book: OrderBookL2) -> None:
+        """Applies the last :meth:`step_l2`'s deltas to ``book`` when they waited."""
+        stepper.apply_pending(self._book(instrument_id), book)
 
     def on_l3_messages(
         self, instrument_id: str, messages: npt.NDArray[np.void], on_error: OnError = "raise"

@@ -269,7 +269,7 @@ fn levels_of(levels: impl Iterator<Item = (Price, Quantity)>) -> Vec<(Price, Qua
 ///     book.best_bid()                 # (10000, 5)
 #[pyclass(module = "hftcore._core")]
 pub struct OrderBookL2 {
-    book: CoreL2,
+    pub(crate) book: CoreL2,
     instrument: Py<Instrument>,
 }
 

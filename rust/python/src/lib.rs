@@ -32,6 +32,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<venue::QueueModel>()?;
     module.add_class::<venue::VenueOrder>()?;
     module.add_class::<venue::VenueReplayResult>()?;
+    module.add_class::<venue::L2Stepper>()?;
     module.add("TRADE_DTYPE", venue::trade_dtype(py)?)?;
     module.add_function(wrap_pyfunction!(venue::l2_replay_from_l3, module)?)?;
     module.add_class::<risk::RiskGate>()?;

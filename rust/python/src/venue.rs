@@ -3,22 +3,25 @@
 
 use std::borrow::Cow;
 
+use bytemuck::Pod;
+
 use hftcore_core::matching::simulated::{
-    l2_replay_from_l3 as derive_l2_replay, L2FeedColumns, LatencyDistribution,
-    LatencyModel as CoreLatency, LatencyTable, NewOrder, OpenOrder, QueueModel as CoreQueue,
-    RecordError, SimulatedVenue as CoreVenue, TradeRecord, VenueConfig, VenueError,
-    VenueReplaySummary,
+    l2_replay_from_l3 as derive_l2_replay, L2Chunk, L2FeedColumns, L2Stepper as CoreStepper,
+    LatencyDistribution, LatencyModel as CoreLatency, LatencyTable, NewOrder, OpenOrder,
+    QueueModel as CoreQueue, RecordError, SimulatedVenue as CoreVenue, StepEnd, StepError,
+    TradeRecord, VenueConfig, VenueError, VenueReplaySummary,
 };
 use hftcore_core::matching::{OrderEvent as CoreEvent, TimeInForce};
 use hftcore_core::replay::{L2DeltaRecord, L3MessageRecord};
 use hftcore_core::{Price, Quantity};
-use numpy::{PyArray1, PyArrayDescr, PyArrayMethods};
+use numpy::{PyArray1, PyArrayDescr, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::book::{
     book_error, l2_delta_dtype, l3_message_dtype, parse_policy, record_slice, structured_dtype,
+    OrderBookL2,
 };
 use crate::errors::raise;
 use crate::events::{to_python, OrderEvent};
@@ -957,6 +960,217 @@ impl SimulatedVenue {
     /// What our taker orders can still trade at a price (less what market impact took).
     fn available_at(&self, side: u8, price: Price) -> PyResult<Quantity> {
         Ok(self.venue.available_at(parse_side(side)?, price))
+    }
+}
+
+/// A print as a step of :class:`L2Stepper` returns it: ``(ts_event, seen, price, quantity,
+/// aggressor_side)``.
+type SteppedPrint = (i64, i64, Price, Quantity, u8);
+
+/// What :meth:`L2Stepper.step` returns.
+type StepOutcome = (bool, i64, Vec<Py<OrderEvent>>, Vec<SteppedPrint>, bool);
+
+/// One chunk of L2 data (deltas and prints, each in time order) stepped through a
+/// :class:`SimulatedVenue` and a node's :class:`OrderBookL2` from one top-of-book change to the
+/// next; see ``docs/book-backtest.md``. Each ``step`` is one call: the venue replays records up
+/// to the next delta that changes its market's top of book, then every record that happened by
+/// the time the node sees that delta (``seen``); the node's book applies the deltas up to that
+/// one and no further.
+///
+///     stepper = L2Stepper(venue, book, deltas, trades)    # checks the whole chunk first
+///     changed, seen, events, prints, pending = stepper.step(venue, book, True)
+///     ...                                                 # deliver what is due by ``seen``
+///     if pending: stepper.apply_pending(venue, book)
+///
+/// ``changed`` is False when the chunk is done (``seen``: the venue's latest feed time). A bad
+/// record raises when the stepper is made, before anything is replayed.
+#[pyclass(module = "hftcore._core")]
+pub struct L2Stepper {
+    stepper: CoreStepper,
+    deltas: HeldRecords<L2DeltaRecord>,
+    trades: HeldRecords<TradeRecord>,
+}
+
+/// Records a Python object keeps across calls: the NumPy array itself, viewed in place on each
+/// call, or a copy when it cannot be (misaligned, or empty).
+enum HeldRecords<T> {
+    Array(Py<PyUntypedArray>),
+    Copied(Vec<T>),
+}
+
+impl<T: Pod> HeldRecords<T> {
+    fn new(array: &Bound<'_, PyAny>, dtype: &Bound<'_, PyArrayDescr>) -> PyResult<Self> {
+        Ok(match record_slice::<T>(array, dtype)? {
+            Cow::Borrowed(_) => {
+                HeldRecords::Array(array.cast::<PyUntypedArray>()?.clone().unbind())
+            }
+            Cow::Owned(records) => HeldRecords::Copied(records),
+        })
+    }
+
+    fn len(&self, py: Python<'_>) -> usize {
+        match self {
+            HeldRecords::Copied(records) => records.len(),
+            HeldRecords::Array(array) => array.bind(py).len(),
+        }
+    }
+
+    /// The records, as they were when kept: ``InvalidData`` if the array's shape changed.
+    fn view<'a>(&'a self, py: Python<'a>, length: usize) -> PyResult<&'a [T]> {
+        let array = match self {
+            HeldRecords::Copied(records) => return Ok(records),
+            HeldRecords::Array(array) => array.bind(py),
+        };
+        if array.ndim() != 1 || array.len() != length || !array.is_c_contiguous() {
+            return Err(raise(
+                py,
+                "InvalidData",
+                "BAD_ARRAY",
+                "a stepper's record array changed shape since the stepper was made".into(),
+            ));
+        }
+        // SAFETY: as in `record_slice`: the dtype was checked to match T's #[repr(C)] layout
+        // when the array was kept, and it is a C-contiguous run of `length` items, alive for
+        // 'a through the reference this object holds.
+        let bytes = unsafe {
+            let data = (*array.as_array_ptr()).fields.data as *const u8;
+            std::slice::from_raw_parts(data, length * size_of::<T>())
+        };
+        bytemuck::try_cast_slice(bytes).map_err(|_| {
+            raise(
+                py,
+                "InvalidData",
+                "BAD_ARRAY",
+                "a stepper's record array moved".into(),
+            )
+        })
+    }
+}
+
+/// The chunk a stepper was made for, viewed from its kept arrays.
+fn held_chunk<'a>(
+    py: Python<'a>,
+    deltas: &'a HeldRecords<L2DeltaRecord>,
+    trades: &'a HeldRecords<TradeRecord>,
+    (delta_count, trade_count): (usize, usize),
+) -> PyResult<L2Chunk<'a>> {
+    Ok(L2Chunk {
+        deltas: deltas.view(py, delta_count)?,
+        trades: trades.view(py, trade_count)?,
+    })
+}
+
+fn step_error(py: Python<'_>, refused: &StepError) -> PyErr {
+    match refused {
+        StepError::Venue(record) => raise(
+            py,
+            error_class(&record.error),
+            record.error.code(),
+            refused.to_string(),
+        ),
+        StepError::Book { error, .. } => raise(py, "BookError", error.code(), refused.to_string()),
+    }
+}
+
+#[pymethods]
+impl L2Stepper {
+    #[new]
+    #[pyo3(signature = (venue, book, deltas, trades=None))]
+    fn new(
+        py: Python<'_>,
+        venue: PyRef<'_, SimulatedVenue>,
+        book: PyRef<'_, OrderBookL2>,
+        deltas: &Bound<'_, PyAny>,
+        trades: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let deltas = HeldRecords::new(deltas, &l2_delta_dtype(py)?)?;
+        let trades = match trades {
+            Some(trades) => HeldRecords::new(trades, &trade_dtype(py)?)?,
+            None => HeldRecords::Copied(Vec::new()),
+        };
+        let sizes = (deltas.len(py), trades.len(py));
+        let chunk = held_chunk(py, &deltas, &trades, sizes)?;
+        let stepper = CoreStepper::new(&venue.venue, &book.book, chunk)
+            .map_err(|refused| step_error(py, &refused))?;
+        Ok(L2Stepper {
+            stepper,
+            deltas,
+            trades,
+        })
+    }
+
+    /// Replays to the next top-of-book change (or, without ``detect_changes``, to the end of
+    /// the chunk) and returns ``(changed, seen, events, prints, book_pending)``: the venue's
+    /// order events of the step, its replayed prints as ``(ts_event, seen, price, quantity,
+    /// aggressor_side)`` (all of them or, with ``last_print_only``, the last), and whether the
+    /// step's deltas wait for ``apply_pending`` because an event, a print or something the node
+    /// holds (``held_until``: its earliest local time) is due at or before ``seen``.
+    #[pyo3(signature = (venue, book, detect_changes, last_print_only=false, held_until=None))]
+    fn step(
+        &mut self,
+        py: Python<'_>,
+        venue: &Bound<'_, SimulatedVenue>,
+        book: &Bound<'_, OrderBookL2>,
+        detect_changes: bool,
+        last_print_only: bool,
+        held_until: Option<i64>,
+    ) -> PyResult<StepOutcome> {
+        let held_until = held_until.unwrap_or(i64::MAX);
+        let mut venue = venue.try_borrow_mut()?;
+        let mut book = book.try_borrow_mut()?;
+        let chunk = held_chunk(py, &self.deltas, &self.trades, self.stepper.sizes())?;
+        let (stepper, core_venue, core_book) =
+            (&mut self.stepper, &mut venue.venue, &mut book.book);
+        let mut events = Vec::new();
+        let outcome = if detect_changes {
+            stepper.step(core_venue, core_book, chunk, true, held_until, &mut events)
+        } else {
+            py.detach(|| stepper.step(core_venue, core_book, chunk, false, held_until, &mut events))
+        };
+        let step = outcome.map_err(|refused| step_error(py, &refused))?;
+        let mut prints = step.prints;
+        if last_print_only && !prints.is_empty() {
+            prints.start = prints.end - 1;
+        }
+        let prints = prints
+            .map(|index| {
+                let record = &chunk.trades[index];
+                (
+                    record.ts_event,
+                    self.stepper.print_seen(index),
+                    record.price,
+                    record.quantity,
+                    record.aggressor_side,
+                )
+            })
+            .collect();
+        Ok((
+            step.end == StepEnd::TopChange,
+            step.seen,
+            to_python(py, &events)?,
+            prints,
+            step.book_pending,
+        ))
+    }
+
+    /// Applies the last step's deltas to the node's book if they wait (``book_pending``).
+    fn apply_pending(
+        &mut self,
+        py: Python<'_>,
+        venue: PyRef<'_, SimulatedVenue>,
+        book: &Bound<'_, OrderBookL2>,
+    ) -> PyResult<()> {
+        let mut book = book.try_borrow_mut()?;
+        let chunk = held_chunk(py, &self.deltas, &self.trades, self.stepper.sizes())?;
+        self.stepper
+            .apply_pending(&venue.venue, &mut book.book, chunk)
+            .map_err(|refused| step_error(py, &refused))
+    }
+
+    /// Whether every record is replayed and in the node's book.
+    #[getter]
+    fn done(&self) -> bool {
+        self.stepper.is_done()
     }
 }
 

@@ -40,6 +40,12 @@ impl OrderBookL2 {
         }
     }
 
+    /// Takes `other`'s levels (reusing this book's memory); the sequence stays this book's.
+    pub fn copy_levels_from(&mut self, other: &OrderBookL2) {
+        self.bids.clone_from(&other.bids);
+        self.asks.clone_from(&other.asks);
+    }
+
     fn ladder_mut(&mut self, side: Side) -> &mut Ladder<Quantity> {
         match side {
             Side::Buy => &mut self.bids,

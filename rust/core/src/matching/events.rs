@@ -151,6 +151,19 @@ pub enum OrderEvent {
 }
 
 impl OrderEvent {
+    /// When the event happened (for a simulated venue: when the node sees it).
+    pub fn ts(&self) -> i64 {
+        match self {
+            OrderEvent::Accepted { ts, .. }
+            | OrderEvent::Rejected { ts, .. }
+            | OrderEvent::Triggered { ts, .. }
+            | OrderEvent::Replaced { ts, .. }
+            | OrderEvent::Canceled { ts, .. }
+            | OrderEvent::Expired { ts, .. } => *ts,
+            OrderEvent::Filled(fill) => fill.ts,
+        }
+    }
+
     pub fn order_id(&self) -> OrderId {
         match self {
             OrderEvent::Accepted { order_id, .. }

@@ -8,6 +8,7 @@ pub mod latency;
 pub mod queue;
 pub mod replay;
 pub mod state;
+pub mod stepper;
 pub mod venue;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use queue::QueueModel;
 pub use replay::{
     l2_replay_from_l3, L2FeedColumns, RecordArray, RecordError, TradeRecord, VenueReplaySummary,
 };
+pub use stepper::{L2Chunk, L2Stepper, Step, StepEnd, StepError};
 pub use venue::{NewOrder, OpenOrder, OrderKind, SimulatedVenue};
 
 use thiserror::Error;

@@ -91,7 +91,7 @@ fn delta_event(record: &L2DeltaRecord) -> Result<MarketEvent, VenueError> {
     })
 }
 
-fn trade_event(record: &TradeRecord) -> Result<MarketEvent, VenueError> {
+pub(crate) fn trade_event(record: &TradeRecord) -> Result<MarketEvent, VenueError> {
     Ok(MarketEvent::Trade {
         aggressor: side_of(record.aggressor_side)?,
         price: record.price,
@@ -128,7 +128,7 @@ fn message_event(record: &L3MessageRecord) -> Result<MarketEvent, VenueError> {
 }
 
 impl SimulatedVenue {
-    fn apply_delta_record(
+    pub(crate) fn apply_delta_record(
         &mut self,
         record: &L2DeltaRecord,
         events: &mut Vec<OrderEvent>,
@@ -195,7 +195,7 @@ impl SimulatedVenue {
         Ok(summary)
     }
 
-    fn check_l2_batch(
+    pub(crate) fn check_l2_batch(
         &self,
         deltas: &[L2DeltaRecord],
         trades: &[TradeRecord],

@@ -515,6 +515,23 @@ impl SimulatedVenue {
         self.market.view().best_ask()
     }
 
+    /// The replayed market's book, for L2 data.
+    pub(crate) fn market_l2(&self) -> Option<&OrderBookL2> {
+        match &self.market {
+            Market::L2(book) => Some(book),
+            Market::L3(_) => None,
+        }
+    }
+
+    /// Top of the replayed market as (bid price, bid qty, ask price, ask qty); 0s for an empty
+    /// side.
+    pub fn top(&self) -> [i64; 4] {
+        match &self.market {
+            Market::L2(book) => book.top(),
+            Market::L3(book) => crate::book::features::top(book),
+        }
+    }
+
     /// Displayed quantity of the replayed market at a price.
     pub fn market_quantity_at(&self, side: Side, price: Price) -> Quantity {
         self.market.quantity_at(side, price)

@@ -2,9 +2,15 @@
 ``bench_node.py::test_l2_backtest[idle]`` with no orders, next to ``run_book``.
 
 Not collected by pytest: hftbacktest pins numpy through numba (installing it here moved numpy
-from 2.4 to 2.2), so it stays out of the ``bench`` extra. Run by hand in a scratch environment:
-``pip install hftbacktest && python bench/compare_hftbacktest.py``. Prints the median of 3
-timed runs (after one warm-up) of each, in records per second.
+from 2.4 to 2.2), so it stays out of the ``bench`` extra. Run by hand in a scratch environment
+that sees the built package::
+
+    python3 -m venv /tmp/hbt-venv && /tmp/hbt-venv/bin/pip install hftbacktest msgspec pyarrow
+    PYTHONPATH=python /tmp/hbt-venv/bin/python bench/compare_hftbacktest.py
+
+After one warm-up of each, the two replays alternate for ``ROUNDS`` rounds (so load on a
+shared machine falls on both alike); prints the median of each in records per second, and
+checks that both end on the same best bid and ask.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from hftcore.node.strategy import Strategy
 
 STREAM_EVENTS = 1_000_000
 TICK = 0.01
+INSTRUMENT_ID = "SYNTH.SIM"
 
 
 def hftbacktest_events(deltas: Any, trades: Any) -> Any:
@@ -45,7 +52,7 @@ def hftbacktest_events(deltas: Any, trades: Any) -> Any:
     return events[np.argsort(events["exch_ts"], kind="stable")]
 
 
-def hftbacktest_run(events: Any, low: float, high: float) -> None:
+def hftbacktest_run(events: Any, low: float, high: float) -> tuple[float, float]:
     asset = (
         hbt.BacktestAsset()
         .data([events])
@@ -61,17 +68,19 @@ def hftbacktest_run(events: Any, low: float, high: float) -> None:
     )
     backtest = hbt.ROIVectorMarketDepthBacktest([asset])
     backtest.elapse(int(events["local_ts"][-1] - events["local_ts"][0]) + 1_000_000_000)
+    depth = backtest.depth(0)
+    top = (depth.best_bid, depth.best_ask)
     backtest.close()
+    return top
 
 
-def median_rate(units: int, run: Any) -> float:
+ROUNDS = 7
+
+
+def timed(run: Any) -> float:
+    started = time.perf_counter()
     run()
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return units / statistics.median(times)
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -80,18 +89,33 @@ def main() -> None:
     events = hftbacktest_events(deltas, trades)
     low = float(deltas["price"].min()) * TICK - 1.0
     high = float(deltas["price"].max()) * TICK + 1.0
-    hft_rate = median_rate(units, lambda: hftbacktest_run(events, low, high))
+    tops: dict[str, Any] = {}
+
+    def theirs() -> None:
+        tops["hftbacktest"] = hftbacktest_run(events, low, high)
 
     def ours() -> None:
         node = book_node(DEMO_VENUE)
         node.add_strategy(Strategy("IDLE"))
         run_book(node, deltas, trades)
+        book = node.cache.book(INSTRUMENT_ID)
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is not None
+        assert ask is not None
+        tops["hftcore"] = (bid[0] * TICK, ask[0] * TICK)
 
-    our_rate = median_rate(units, ours)
-    print(f"records: {units:,}")
+    theirs(), ours()
+    times: dict[str, list[float]] = {"hftbacktest": [], "hftcore": []}
+    for _ in range(ROUNDS):
+        times["hftbacktest"].append(timed(theirs))
+        times["hftcore"].append(timed(ours))
+    assert np.allclose(tops["hftbacktest"], tops["hftcore"]), tops
+    hft_rate = units / statistics.median(times["hftbacktest"])
+    our_rate = units / statistics.median(times["hftcore"])
+    print(f"records: {units:,}; {ROUNDS} alternating rounds, medians")
     print(f"hftbacktest ROIVectorMarketDepthBacktest, no orders: {hft_rate:,.0f} records/s")
     print(f"hftcore run_book, idle strategy:                    {our_rate:,.0f} records/s")
-    print(f"ratio: {our_rate / hft_rate:.2f}x")
+    print(f"ratio: {our_rate / hft_rate:.2f}x; both end on best bid/ask {tops['hftcore']}")
 
 
 if __name__ == "__main__":

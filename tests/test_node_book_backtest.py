@@ -10,7 +10,7 @@ import msgspec
 import numpy as np
 import pytest
 from hftcore import l2_replay_from_l3, synthetic_l3_messages
-from hftcore.errors import ConfigError, InvalidData, InvalidValue
+from hftcore.errors import BookError, ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Trade
 from hftcore.model.events import OrderFilled
 from hftcore.node.book_backtest import (
@@ -180,10 +180,13 @@ def bad_inputs() -> list[tuple[dict[str, Any], type[Exception], str]]:
     deltas, _ = flow(2_000, 3)
     swapped = deltas.copy()
     swapped[[10, 11]] = swapped[[11, 10]]
+    earlier = deltas.copy()
+    earlier["ts_event"][11] = earlier["ts_event"][10] - 1
     return [
         ({"deltas": np.zeros(3, [("ts_event", "<i8")])}, InvalidData, "INVALID_RECORDS"),
         ({"deltas": deltas, "trades": deltas}, InvalidData, "INVALID_RECORDS"),
-        ({"deltas": swapped}, InvalidData, "OUT_OF_ORDER"),
+        ({"deltas": earlier}, InvalidData, "TIMESTAMP_BEFORE_VENUE_TIME"),
+        ({"deltas": swapped}, BookError, "SEQUENCE_GAP"),
         ({"deltas": deltas[:0]}, InvalidData, "TOO_FEW_RECORDS"),
         ({"deltas": deltas, "chunk": 0}, InvalidValue, "INVALID_CHUNK"),
         ({"deltas": deltas, "chunk": 2.5}, InvalidValue, "INVALID_CHUNK"),

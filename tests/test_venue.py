@@ -554,7 +554,7 @@ def test_stepping_stops_at_each_top_change_and_matches_one_bulk_replay(
     prints: list[tuple[int, int, int, int, int]] = []
     seen_at_changes = []
     while True:
-        changed, seen, step_events, step_prints, pending = stepper.step(venue, book, True)
+        changed, seen, step_events, step_prints, pending = stepper.step(venue, book, True, 10**9)
         events += step_events
         prints += step_prints
         if pending:
@@ -562,6 +562,7 @@ def test_stepping_stops_at_each_top_change_and_matches_one_bulk_replay(
             stepper.apply_pending(venue, book)
             assert (book.best_bid(), book.best_ask()) != before or not changed
         if not changed:
+            assert stepper.done
             break
         seen_at_changes.append(seen)
         index = len(seen_at_changes) - 1

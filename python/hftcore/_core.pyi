@@ -238,8 +238,8 @@ SteppedPrint = tuple[int, int, int, int, int]
 """``(ts_event, seen, price, quantity, aggressor_side)`` of a print replayed by a step."""
 
 class L2Stepper:
-    """One chunk of L2 deltas and prints stepped through a :class:`SimulatedVenue` and a
-    node's :class:`OrderBookL2` from one top-of-book change to the next."""
+    """L2 deltas and prints stepped through a :class:`SimulatedVenue` and a node's
+    :class:`OrderBookL2` from one top-of-book change to the next."""
 
     def __init__(
         self,
@@ -253,6 +253,7 @@ class L2Stepper:
         venue: SimulatedVenue,
         book: OrderBookL2,
         detect_changes: bool,
+        max_deltas: int,
         last_print_only: bool = False,
         held_until: int | None = None,
     ) -> tuple[bool, int, list[OrderEvent], list[SteppedPrint], bool]: ...

@@ -1,6 +1,6 @@
 """Backtests on L2 data: delta records (and trade prints) replayed through the node and a
-:class:`SimulatedBookVenue`, in bulk chunks, with strategies called at the local times the venue
-reports.
+:class:`SimulatedBookVenue` in steps of one core call each, with strategies called at the local
+times the venue reports.
 
 Three clocks meet (see ``docs/simulated-venue.md``): the exchange's, at which records happen and
 our orders match; the strategy's, which sees a record one feed latency late (``feed_ts``) and
@@ -17,7 +17,7 @@ is the strategy's. For every top-of-book change (any of best bid/ask price or qu
    and ``data.book.{instrument_id}`` is published: strategies' ``on_book`` run and may send
    orders, which leave at ``f`` and reach the venue one order latency later.
 
-Without subscribers to ``data.book.{instrument_id}`` a chunk is one venue call. The portfolio is
+Without subscribers to ``data.book.{instrument_id}``, a step is ``chunk`` deltas. The portfolio is
 sampled on a grid of local time (every ``sample_interval_ns``) into a :class:`BacktestResult`.
 Throttlers and time-based emulator expiries are not driven by this runner (the venue's own time
 may not run ahead of the data it has not replayed).
@@ -35,6 +35,7 @@ import numpy.typing as npt
 from hftcore._core import (
     L2_DELTA_DTYPE,
     TRADE_DTYPE,
+    L2Stepper,
     l2_replay_from_l3,
     synthetic_l3_messages,
 )
@@ -75,13 +76,15 @@ def run_book(
 ) -> BacktestResult:
     """Replays ``deltas`` (``L2_DELTA_DTYPE``) and ``trades`` (``TRADE_DTYPE``) of one
     instrument through ``node`` (whose venue for it must be a :class:`SimulatedBookVenue` and
-    whose clock a :class:`SimulatedClock`), ``chunk`` delta records per bulk step, and returns
-    the run's result with equity sampled every ``sample_interval_ns`` of local time.
+    whose clock a :class:`SimulatedClock`), at most ``chunk`` delta records per core call, and
+    returns the run's result with equity sampled every ``sample_interval_ns`` of local time.
 
     Input is checked before anything runs: wrong dtypes raise ``InvalidData``
-    (``INVALID_RECORDS``), records out of time order ``InvalidData`` (``OUT_OF_ORDER``, naming
-    the first one); a non-positive ``chunk`` or interval ``InvalidValue``; an instrument not on a
-    book venue or a clock that is not simulated ``ConfigError``."""
+    (``INVALID_RECORDS``); a record before the one preceding it ``InvalidData``
+    (``TIMESTAMP_BEFORE_VENUE_TIME``, naming it: ``deltas[i]`` or ``trades[i]``), bad prices,
+    sides or sequence numbers their own codes; a non-positive ``chunk`` or interval
+    ``InvalidValue``; an instrument not on a book venue or a clock that is not simulated
+    ``ConfigError``."""
     target = _instrument(node, instrument_id)
     _, venue = node.execution.venue_for(target)
     if not isinstance(venue, SimulatedBookVenue):
@@ -109,11 +112,13 @@ def run_book(
     if len(deltas) == 0:
         raise InvalidData("TOO_FEW_RECORDS", "a book backtest needs delta records")
 
+    # Every record is checked here, before the node starts.
+    stepper = venue.l2_stepper(target, node.cache.book(target), deltas, trades)
     run = _BookRun(node, clock, venue, target, sample_interval_ns)
     node.bus.subscribe("events.fill.>", run.recorder.on_fill)
     node.start()
     try:
-        run.replay(deltas, trades, chunk)
+        run.replay(stepper, chunk)
     finally:
         venue.set_event_sink(node.execution.on_venue_event)
     node.stop()
@@ -150,15 +155,6 @@ def _instrument(node: TradingNode, instrument_id: str | None) -> str:
 def _check_records(records: Any, dtype: np.dtype[Any], what: str) -> None:
     if not isinstance(records, np.ndarray) or records.dtype != dtype or records.ndim != 1:
         raise InvalidData("INVALID_RECORDS", f"{what} records must be a 1-d array of {dtype}")
-    ts = records["ts_event"]
-    if len(ts) > 1:
-        back = np.flatnonzero(ts[1:] < ts[:-1])
-        if len(back):
-            index = int(back[0]) + 1
-            raise InvalidData(
-                "OUT_OF_ORDER",
-                f"{what} record {index} at {int(ts[index])} comes after {int(ts[index - 1])}",
-            )
 
 
 class _BookRun:
@@ -228,41 +224,20 @@ class _BookRun:
 
     # -- replay --------------------------------------------------------------------------
 
-    def replay(self, deltas: _Records, trades: _Records, chunk: int) -> None:
-        trade_ts = trades["ts_event"]
-        trade_cursor = 0
-        for start in range(0, len(deltas), chunk):
-            part = deltas[start : start + chunk]
-            # The chunk's prints: those up to its last delta (a print goes first at equal times).
-            trade_end = int(np.searchsorted(trade_ts, int(part["ts_event"][-1]), side="right"))
-            self._replay_chunk(part, trades[trade_cursor:trade_end])
-            trade_cursor = trade_end
-        if trade_cursor < len(trades):
-            self._replay_chunk(deltas[:0], trades[trade_cursor:])
-        # Commands still in flight arrive; their answers and every held event are delivered.
-        self.venue.advance_to(max(self.clock.timestamp_ns(), self._venue_now()))
-        self._release(None)
-        if self.next_sample is not None:
-            self._advance(self.next_sample)
-
-    def _venue_now(self) -> int:
-        now = self.venue.now(self.instrument_id)
-        return now if now is not None else self.clock.timestamp_ns()
-
-    def _replay_chunk(self, part: _Records, trades: _Records) -> None:
-        """One core call per top-of-book change (see :class:`~hftcore.L2Stepper`); without
-        subscribers to the book, one call for the chunk."""
+    def replay(self, stepper: L2Stepper, chunk: int) -> None:
+        """One core call per top-of-book change (see :class:`~hftcore.L2Stepper`) or per
+        ``chunk`` deltas, whichever comes first."""
         venue, instrument_id, book = self.venue, self.instrument_id, self.book
-        stepper = venue.l2_stepper(instrument_id, book, part, trades)
         detect_changes = bool(self.node.bus.handlers(self.topic))
         every_print = bool(self.node.bus.handlers(self.trade_topic))
         held = self.held
-        while True:
+        while not stepper.done:
             changed, seen, prints, book_pending = venue.step_l2(
                 instrument_id,
                 stepper,
                 book,
                 detect_changes=detect_changes,
+                max_deltas=chunk,
                 # Nobody reads the prints one by one and no order can trigger on one: the
                 # last print of the step gives the cache and the marks the same state.
                 last_print_only=not every_print and _no_orders(self.node),
@@ -274,10 +249,19 @@ class _BookRun:
             self._release(seen)
             if book_pending:
                 venue.apply_pending_l2(instrument_id, stepper, book)
-            if not changed:
+            if changed:
+                self._publish_book(seen)
+            else:
                 self._mark(seen)
-                return
-            self._publish_book(seen)
+        # Commands still in flight arrive; their answers and every held event are delivered.
+        self.venue.advance_to(max(self.clock.timestamp_ns(), self._venue_now()))
+        self._release(None)
+        if self.next_sample is not None:
+            self._advance(self.next_sample)
+
+    def _venue_now(self) -> int:
+        now = self.venue.now(self.instrument_id)
+        return now if now is not None else self.clock.timestamp_ns()
 
     def _hold_prints(self, prints: list[SteppedPrint]) -> None:
         for ts_event, seen, price, quantity, aggressor_side in prints:

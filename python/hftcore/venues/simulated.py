@@ -252,9 +252,9 @@ class SimulatedBookVenue(VenueClient):
         deltas: npt.NDArray[np.void],
         trades: npt.NDArray[np.void] | None = None,
     ) -> L2Stepper:
-        """A chunk of L2 deltas and prints of one instrument for the venue and the node's
-        ``book``, checked as a whole (a bad record raises before anything is replayed), to
-        replay with :meth:`step_l2`."""
+        """L2 deltas and prints of one instrument for the venue and the node's ``book``,
+        checked as a whole (a bad record raises before anything is replayed), to replay with
+        :meth:`step_l2`."""
         return L2Stepper(self._book(instrument_id), book, deltas, trades)
 
     def step_l2(
@@ -264,16 +264,23 @@ class SimulatedBookVenue(VenueClient):
         book: OrderBookL2,
         *,
         detect_changes: bool,
+        max_deltas: int,
         last_print_only: bool = False,
         held_until: int | None = None,
     ) -> tuple[bool, int, list[SteppedPrint], bool]:
-        """Replays ``stepper``'s chunk to the next top-of-book change (or to its end); the
-        venue's events go to the sink. Returns ``(changed, seen, prints, book_pending)``:
-        whether a change stopped the step, when the node sees that delta, the prints replayed,
-        and whether the step's deltas wait for ``stepper.apply_pending(book)`` because
-        something is due first (see :class:`~hftcore.L2Stepper`)."""
+        """Replays ``stepper``'s data to the next top-of-book change, to its end, or through at
+        most ``max_deltas`` deltas; the venue's events go to the sink. Returns ``(changed,
+        seen, prints, book_pending)``: whether a change stopped the step, when the node sees
+        that delta, the prints replayed, and whether the step's deltas wait for
+        :meth:`apply_pending_l2` because something is due first (see
+        :class:`~hftcore.L2Stepper`)."""
         changed, seen, events, prints, book_pending = stepper.step(
-            self._book(instrument_id), book, detect_changes, last_print_only, held_until
+            self._book(instrument_id),
+            book,
+            detect_changes,
+            max_deltas,
+            last_print_only,
+            held_until,
         )
         if events:
             self._dispatch(instrument_id, events)

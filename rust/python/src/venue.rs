@@ -970,20 +970,21 @@ type SteppedPrint = (i64, i64, Price, Quantity, u8);
 /// What :meth:`L2Stepper.step` returns.
 type StepOutcome = (bool, i64, Vec<Py<OrderEvent>>, Vec<SteppedPrint>, bool);
 
-/// One chunk of L2 data (deltas and prints, each in time order) stepped through a
-/// :class:`SimulatedVenue` and a node's :class:`OrderBookL2` from one top-of-book change to the
-/// next; see ``docs/book-backtest.md``. Each ``step`` is one call: the venue replays records up
-/// to the next delta that changes its market's top of book, then every record that happened by
-/// the time the node sees that delta (``seen``); the node's book applies the deltas up to that
-/// one and no further.
+/// L2 data (deltas and prints, each in time order) stepped through a :class:`SimulatedVenue` and
+/// a node's :class:`OrderBookL2` from one top-of-book change to the next; see
+/// ``docs/book-backtest.md``. Each ``step`` is one call: the venue replays records up to the
+/// next delta that changes its market's top of book, then every record that happened by the
+/// time the node sees that delta (``seen``); the node's book applies the deltas up to that one
+/// and no further. The arrays are kept, not copied: do not change them while stepping.
 ///
-///     stepper = L2Stepper(venue, book, deltas, trades)    # checks the whole chunk first
-///     changed, seen, events, prints, pending = stepper.step(venue, book, True)
-///     ...                                                 # deliver what is due by ``seen``
-///     if pending: stepper.apply_pending(venue, book)
+///     stepper = L2Stepper(venue, book, deltas, trades)    # checks all the data first
+///     while not stepper.done:
+///         changed, seen, events, prints, pending = stepper.step(venue, book, True, 65_536)
+///         ...                                             # deliver what is due by ``seen``
+///         if pending:
+///             stepper.apply_pending(venue, book)
 ///
-/// ``changed`` is False when the chunk is done (``seen``: the venue's latest feed time). A bad
-/// record raises when the stepper is made, before anything is replayed.
+/// A bad record raises when the stepper is made, before anything is replayed.
 #[pyclass(module = "hftcore._core")]
 pub struct L2Stepper {
     stepper: CoreStepper,
@@ -1099,45 +1100,64 @@ impl L2Stepper {
         })
     }
 
-    /// Replays to the next top-of-book change (or, without ``detect_changes``, to the end of
-    /// the chunk) and returns ``(changed, seen, events, prints, book_pending)``: the venue's
-    /// order events of the step, its replayed prints as ``(ts_event, seen, price, quantity,
-    /// aggressor_side)`` (all of them or, with ``last_print_only``, the last), and whether the
-    /// step's deltas wait for ``apply_pending`` because an event, a print or something the node
-    /// holds (``held_until``: its earliest local time) is due at or before ``seen``.
-    #[pyo3(signature = (venue, book, detect_changes, last_print_only=false, held_until=None))]
+    /// Replays to the next top-of-book change (when ``detect_changes``), to the end of the
+    /// data, or through at most ``max_deltas`` deltas, and returns ``(changed, seen, events,
+    /// prints, book_pending)``: whether a change stopped the step and when the node sees that
+    /// delta (otherwise the venue's latest feed time), the venue's order events of the step,
+    /// its replayed prints as ``(ts_event, seen, price, quantity, aggressor_side)`` (all of
+    /// them or, with ``last_print_only``, the last), and whether the step's deltas wait for
+    /// ``apply_pending`` because an event, a print or something the node holds
+    /// (``held_until``: its earliest local time) is due at or before ``seen``.
+    #[pyo3(signature = (venue, book, detect_changes, max_deltas, last_print_only=false,
+        held_until=None))]
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         py: Python<'_>,
         venue: &Bound<'_, SimulatedVenue>,
         book: &Bound<'_, OrderBookL2>,
         detect_changes: bool,
+        max_deltas: usize,
         last_print_only: bool,
         held_until: Option<i64>,
     ) -> PyResult<StepOutcome> {
         let held_until = held_until.unwrap_or(i64::MAX);
         let mut venue = venue.try_borrow_mut()?;
         let mut book = book.try_borrow_mut()?;
-        let chunk = held_chunk(py, &self.deltas, &self.trades, self.stepper.sizes())?;
+        let data = held_chunk(py, &self.deltas, &self.trades, self.stepper.sizes())?;
         let (stepper, core_venue, core_book) =
             (&mut self.stepper, &mut venue.venue, &mut book.book);
         let mut events = Vec::new();
+        let mut run = || {
+            stepper.step(
+                core_venue,
+                core_book,
+                data,
+                detect_changes,
+                max_deltas,
+                held_until,
+                &mut events,
+            )
+        };
+        // A step that may replay many records lets other Python threads run.
         let outcome = if detect_changes {
-            stepper.step(core_venue, core_book, chunk, true, held_until, &mut events)
+            run()
         } else {
-            py.detach(|| stepper.step(core_venue, core_book, chunk, false, held_until, &mut events))
+            py.detach(run)
         };
         let step = outcome.map_err(|refused| step_error(py, &refused))?;
-        let mut prints = step.prints;
-        if last_print_only && !prints.is_empty() {
-            prints.start = prints.end - 1;
-        }
-        let prints = prints
-            .map(|index| {
-                let record = &chunk.trades[index];
+        let feed = self.stepper.print_feed();
+        let first = if last_print_only {
+            feed.len().saturating_sub(1)
+        } else {
+            0
+        };
+        let prints = (first..feed.len())
+            .map(|offset| {
+                let record = &data.trades[step.prints.start + offset];
                 (
                     record.ts_event,
-                    self.stepper.print_seen(index),
+                    feed[offset],
                     record.price,
                     record.quantity,
                     record.aggressor_side,

@@ -124,7 +124,7 @@ fn check_columns(tops: &Option<TopColumns<'_>>, records: usize) {
 
 /// Checks what can be checked without the book: side codes, prices, quantities, and sequence
 /// numbers from the book's current one onward.
-pub(crate) fn validate_l2(
+fn validate_l2(
     records: &[L2DeltaRecord],
     mut sequence: SequenceTracker,
 ) -> Result<(), (usize, BookError)> {

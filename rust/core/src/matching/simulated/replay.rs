@@ -8,7 +8,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::book::{BookError, OrderBookL3};
+use crate::book::{BookError, OrderBookL3, SequenceTracker};
 use crate::matching::events::OrderEvent;
 use crate::matching::simulated::venue::{check_market_event, MarketEvent, SimulatedVenue};
 use crate::matching::simulated::VenueError;
@@ -154,7 +154,7 @@ impl SimulatedVenue {
         mut feed: L2FeedColumns<'_>,
     ) -> Result<VenueReplaySummary, RecordError> {
         if policy == ErrorPolicy::Raise {
-            self.check_l2_batch(deltas, trades)?;
+            self.check_l2_batch(deltas, trades, None)?;
         }
         let mut summary = VenueReplaySummary::default();
         for (array, index) in merged(deltas, trades) {
@@ -195,10 +195,13 @@ impl SimulatedVenue {
         Ok(summary)
     }
 
+    /// Checks every record of an L2 batch before any is applied; with `sequence` (the
+    /// tracker of a book the deltas will also go to), their sequence numbers too.
     pub(crate) fn check_l2_batch(
         &self,
         deltas: &[L2DeltaRecord],
         trades: &[TradeRecord],
+        mut sequence: Option<SequenceTracker>,
     ) -> Result<(), RecordError> {
         let kind = self.config.data;
         let mut now = self.clock.now;
@@ -208,13 +211,22 @@ impl SimulatedVenue {
                 RecordArray::Trades => (trades[index].ts_event, trade_event(&trades[index])),
                 _ => (deltas[index].ts_event, delta_event(&deltas[index])),
             };
-            event
+            let checked = event
                 .and_then(|event| check_market_event(kind, now, ts, &event, &no_orders))
-                .map_err(|error| RecordError {
-                    array,
-                    index,
-                    error,
-                })?;
+                .and_then(|()| match (array, sequence.as_mut()) {
+                    (RecordArray::Deltas, Some(tracker)) if deltas[index].sequence != 0 => {
+                        let number = deltas[index].sequence;
+                        tracker.check(number)?;
+                        tracker.accept(number);
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                });
+            checked.map_err(|error| RecordError {
+                array,
+                index,
+                error,
+            })?;
             now = ts;
         }
         Ok(())

@@ -29,25 +29,28 @@ use crate::book::{BookError, OrderBookL2};
 use crate::matching::events::OrderEvent;
 use crate::matching::simulated::replay::{trade_event, RecordArray, RecordError, TradeRecord};
 use crate::matching::simulated::venue::SimulatedVenue;
-use crate::replay::{apply_l2, validate_l2, ErrorPolicy, L2DeltaRecord};
+use crate::replay::{apply_l2, ErrorPolicy, L2DeltaRecord};
 
 /// Why a step stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepEnd {
     /// A delta changed the top of book.
     TopChange,
-    /// Every record of the chunk is replayed and in the node's book.
-    ChunkEnd,
+    /// The step replayed as many deltas as it may (`max_deltas`); records remain.
+    Paused,
+    /// Every record is replayed and in the node's book.
+    Done,
 }
 
 /// One step's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub end: StepEnd,
-    /// Local time at which the node sees the delta the step stopped on (for
-    /// [`StepEnd::ChunkEnd`]: the latest market data of the venue).
+    /// Local time at which the node sees the delta the step stopped on (otherwise: the latest
+    /// market data of the venue).
     pub seen: i64,
-    /// Prints (indices into the chunk's trades) the venue replayed during the step.
+    /// Prints (indices into the trades) the venue replayed during the step; their local times
+    /// are [`L2Stepper::print_feed`].
     pub prints: Range<usize>,
     /// The step's deltas wait for [`L2Stepper::apply_pending`]: something is due first.
     pub book_pending: bool,
@@ -68,139 +71,144 @@ impl From<RecordError> for StepError {
     }
 }
 
-/// One chunk of L2 data: deltas and prints, each in time order. The caller keeps the records
-/// and passes the same chunk to every call of one [`L2Stepper`].
+/// L2 data: deltas and prints, each in time order. The caller keeps the records and passes the
+/// same ones to every call of one [`L2Stepper`].
 #[derive(Debug, Clone, Copy)]
 pub struct L2Chunk<'a> {
     pub deltas: &'a [L2DeltaRecord],
     pub trades: &'a [TradeRecord],
 }
 
-/// Cursors of one chunk of L2 data through a venue and a node's book.
+/// Cursors of L2 data through a venue and a node's book. Memory is bounded by one step, not by
+/// the data: feed times are kept only for what the node has not been handed yet.
 #[derive(Debug)]
 pub struct L2Stepper {
-    delta_feed: Vec<i64>,
-    trade_feed: Vec<i64>,
+    sizes: (usize, usize),
     venue_delta: usize,
     venue_trade: usize,
     /// Deltas before this are in the node's book; those before `book_end` are due in it.
     book_delta: usize,
     book_end: usize,
-    reported_trade: usize,
-    /// Deltas the venue replayed that changed its top, not yet stepped to.
-    changes: VecDeque<usize>,
+    /// First print of the current step, and the local times of the step's prints.
+    step_trade: usize,
+    print_feed: Vec<i64>,
+    /// Deltas the venue replayed that changed its top, with their feed times, not yet stepped
+    /// to.
+    changes: VecDeque<(usize, i64)>,
     top: [i64; 4],
-    /// The node's book held the venue's market levels when the chunk began: once every delta
-    /// is due, copying the venue's levels is cheaper than applying the deltas again.
+    /// The node's book held the venue's market levels when the stepper was made: where every
+    /// delta the venue replayed is due in the book, copying the venue's levels is cheaper than
+    /// applying the deltas again.
     mirrors_venue: bool,
-    last_sequence: Option<u64>,
 }
 
 impl L2Stepper {
-    /// A stepper for `chunk` through `venue` and the node's `book`. The chunk is checked as a
+    /// A stepper for `data` through `venue` and the node's `book`. The data is checked as a
     /// whole first (records by the venue, sequence numbers against the book): a bad record is
     /// returned before anything is replayed.
     pub fn new(
         venue: &SimulatedVenue,
         book: &OrderBookL2,
-        chunk: L2Chunk<'_>,
+        data: L2Chunk<'_>,
     ) -> Result<Self, StepError> {
-        venue.check_l2_batch(chunk.deltas, chunk.trades)?;
-        validate_l2(chunk.deltas, book.sequence_tracker())
-            .map_err(|(index, error)| StepError::Book { index, error })?;
+        if !plainly_valid(venue, book, data) {
+            // The exact check names the first bad record (in merged time order).
+            venue.check_l2_batch(data.deltas, data.trades, Some(book.sequence_tracker()))?;
+        }
         Ok(Self {
+            sizes: (data.deltas.len(), data.trades.len()),
             mirrors_venue: venue.market_l2() == Some(book),
-            last_sequence: chunk
-                .deltas
-                .iter()
-                .rev()
-                .find(|record| record.sequence != 0)
-                .map(|record| record.sequence),
-            delta_feed: vec![0; chunk.deltas.len()],
-            trade_feed: vec![0; chunk.trades.len()],
             venue_delta: 0,
             venue_trade: 0,
             book_delta: 0,
             book_end: 0,
-            reported_trade: 0,
+            step_trade: 0,
+            print_feed: Vec::new(),
             changes: VecDeque::new(),
             top: venue.top(),
         })
     }
 
-    /// Deltas and prints in the chunk this stepper was made for.
+    /// Deltas and prints of the data this stepper was made for.
     pub fn sizes(&self) -> (usize, usize) {
-        (self.delta_feed.len(), self.trade_feed.len())
+        self.sizes
     }
 
-    fn fits(&self, chunk: L2Chunk<'_>) -> bool {
-        (chunk.deltas.len(), chunk.trades.len()) == self.sizes()
-    }
-
-    /// When the node sees print `index` of the chunk (once replayed).
-    pub fn print_seen(&self, index: usize) -> i64 {
-        self.trade_feed[index]
+    /// Local times at which the node sees the prints of the last step.
+    pub fn print_feed(&self) -> &[i64] {
+        &self.print_feed
     }
 
     /// Whether every record is replayed and in the node's book.
     pub fn is_done(&self) -> bool {
-        self.book_delta == self.delta_feed.len()
-            && self.venue_delta == self.delta_feed.len()
-            && self.venue_trade == self.trade_feed.len()
+        (self.book_delta, self.venue_trade) == self.sizes && self.venue_delta == self.sizes.0
     }
 
-    /// Replays records up to the next top-of-book change (when `detect_changes`) or to the end
-    /// of the chunk; see the module docs. `held_until` is the earliest local time of what the
-    /// node holds to deliver (`i64::MAX`: nothing). The venue must be the one the stepper was
-    /// made for, `book` the node's book of its instrument and `chunk` the stepper's chunk.
+    /// Replays records up to the next top-of-book change (when `detect_changes`), to the end
+    /// of the data, or through at most `max_deltas` deltas, whichever comes first; see the
+    /// module docs. `held_until` is the earliest local time of what the node holds to deliver
+    /// (`i64::MAX`: nothing). The venue must be the one the stepper was made for, `book` the
+    /// node's book of its instrument and `data` the stepper's data.
+    #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
         venue: &mut SimulatedVenue,
         book: &mut OrderBookL2,
-        chunk: L2Chunk<'_>,
+        data: L2Chunk<'_>,
         detect_changes: bool,
+        max_deltas: usize,
         held_until: i64,
         events: &mut Vec<OrderEvent>,
     ) -> Result<Step, StepError> {
-        assert!(self.fits(chunk), "a chunk other than the stepper's");
-        self.apply_pending(venue, book, chunk)?;
+        assert!(self.fits(data), "data other than the stepper's");
+        self.apply_pending(venue, book, data)?;
+        self.step_trade = self.venue_trade;
+        self.print_feed.clear();
         let first_event = events.len();
+        let limit = data
+            .deltas
+            .len()
+            .min(self.venue_delta.saturating_add(max_deltas.max(1)));
         let change = loop {
-            if let Some(index) = self.changes.pop_front() {
-                break Some(index);
+            if let Some(change) = self.changes.pop_front() {
+                break Some(change);
             }
-            if !detect_changes || !self.replay_next(venue, chunk, true, events)? {
+            if !detect_changes || self.venue_delta >= limit {
+                break None;
+            }
+            if !self.replay_next(venue, data, true, events)? {
                 break None;
             }
         };
         let (end, seen) = match change {
-            Some(index) => {
-                let seen = self.delta_feed[index];
-                while next_ts(chunk, self.venue_delta, self.venue_trade)
-                    .is_some_and(|ts| ts <= seen)
+            Some((index, seen)) => {
+                while next_ts(data, self.venue_delta, self.venue_trade).is_some_and(|ts| ts <= seen)
                 {
-                    self.replay_next(venue, chunk, true, events)?;
+                    self.replay_next(venue, data, true, events)?;
                 }
                 self.book_end = index + 1;
                 (StepEnd::TopChange, seen)
             }
             None => {
-                while self.replay_next(venue, chunk, false, events)? {}
+                self.replay_deltas_until(venue, data, limit, events)?;
                 self.top = venue.top();
-                self.changes.clear();
-                self.book_end = chunk.deltas.len();
-                (StepEnd::ChunkEnd, venue.last_feed_ts())
+                self.book_end = self.venue_delta;
+                let end = if self.venue_delta == data.deltas.len()
+                    && self.venue_trade == data.trades.len()
+                {
+                    StepEnd::Done
+                } else {
+                    StepEnd::Paused
+                };
+                (end, venue.last_feed_ts())
             }
         };
-        let prints = self.reported_trade..self.venue_trade;
-        self.reported_trade = self.venue_trade;
+        let prints = self.step_trade..self.venue_trade;
         let due_first = held_until <= seen
             || events[first_event..].iter().any(|event| event.ts() <= seen)
-            || self.trade_feed[prints.clone()]
-                .iter()
-                .any(|&feed| feed <= seen);
+            || self.print_feed.iter().any(|&feed| feed <= seen);
         if !due_first {
-            self.apply_pending(venue, book, chunk)?;
+            self.apply_pending(venue, book, data)?;
         }
         Ok(Step {
             end,
@@ -215,24 +223,23 @@ impl L2Stepper {
         &mut self,
         venue: &SimulatedVenue,
         book: &mut OrderBookL2,
-        chunk: L2Chunk<'_>,
+        data: L2Chunk<'_>,
     ) -> Result<(), StepError> {
-        assert!(self.fits(chunk), "a chunk other than the stepper's");
+        assert!(self.fits(data), "data other than the stepper's");
         let from = self.book_delta;
         if from == self.book_end {
             return Ok(());
         }
-        let market = venue.market_l2().filter(|_| self.mirrors_venue);
-        match market {
-            // Every delta is replayed at the venue and due in the book: the same levels.
-            Some(market) if self.book_end == chunk.deltas.len() => {
+        let due = &data.deltas[from..self.book_end];
+        match venue.market_l2() {
+            // The venue replayed exactly the deltas due in the book: the same levels.
+            Some(market) if self.mirrors_venue && self.venue_delta == self.book_end => {
                 book.copy_levels_from(market);
-                if let Some(sequence) = self.last_sequence {
-                    book.set_last_sequence(sequence);
+                if let Some(sequence) = due.iter().rev().find(|record| record.sequence != 0) {
+                    book.set_last_sequence(sequence.sequence);
                 }
             }
             _ => {
-                let due = &chunk.deltas[from..self.book_end];
                 let summary = apply_l2(book, due, ErrorPolicy::Raise, None);
                 if let Some((index, error)) = summary.first_error {
                     return Err(StepError::Book {
@@ -246,61 +253,118 @@ impl L2Stepper {
         Ok(())
     }
 
+    fn fits(&self, data: L2Chunk<'_>) -> bool {
+        (data.deltas.len(), data.trades.len()) == self.sizes
+    }
+
+    /// The venue replays every record up to and including delta `limit - 1` (the prints
+    /// before it included), or every record when `limit` is the number of deltas.
+    fn replay_deltas_until(
+        &mut self,
+        venue: &mut SimulatedVenue,
+        data: L2Chunk<'_>,
+        limit: usize,
+        events: &mut Vec<OrderEvent>,
+    ) -> Result<(), RecordError> {
+        let everything = limit == data.deltas.len();
+        while self.venue_delta < limit || (everything && self.venue_trade < data.trades.len()) {
+            self.replay_next(venue, data, false, events)?;
+        }
+        Ok(())
+    }
+
     /// The venue replays one record; false when none is left.
     fn replay_next(
         &mut self,
         venue: &mut SimulatedVenue,
-        chunk: L2Chunk<'_>,
+        data: L2Chunk<'_>,
         detect_changes: bool,
         events: &mut Vec<OrderEvent>,
     ) -> Result<bool, RecordError> {
-        let trade_next = chunk.trades.get(self.venue_trade).is_some_and(|trade| {
-            chunk
-                .deltas
+        let trade_next = data.trades.get(self.venue_trade).is_some_and(|trade| {
+            data.deltas
                 .get(self.venue_delta)
                 .is_none_or(|delta| trade.ts_event <= delta.ts_event)
         });
         if trade_next {
             let index = self.venue_trade;
-            let record = &chunk.trades[index];
-            self.trade_feed[index] = trade_event(record)
+            let record = &data.trades[index];
+            let seen = trade_event(record)
                 .and_then(|trade| venue.on_market(record.ts_event, trade, events))
                 .map_err(|error| RecordError {
                     array: RecordArray::Trades,
                     index,
                     error,
                 })?;
+            self.print_feed.push(seen);
             self.venue_trade += 1;
             return Ok(true);
         }
         let index = self.venue_delta;
-        let Some(record) = chunk.deltas.get(index) else {
+        let Some(record) = data.deltas.get(index) else {
             return Ok(false);
         };
-        self.delta_feed[index] =
-            venue
-                .apply_delta_record(record, events)
-                .map_err(|error| RecordError {
-                    array: RecordArray::Deltas,
-                    index,
-                    error,
-                })?;
+        let seen = venue
+            .apply_delta_record(record, events)
+            .map_err(|error| RecordError {
+                array: RecordArray::Deltas,
+                index,
+                error,
+            })?;
         self.venue_delta += 1;
         if detect_changes {
             let top = venue.top();
             if top != self.top {
                 self.top = top;
-                self.changes.push_back(index);
+                self.changes.push_back((index, seen));
             }
         }
         Ok(true)
     }
 }
 
+/// A quick pass that accepts data [`SimulatedVenue::check_l2_batch`] would accept, when nothing
+/// is wrong with it: each array on its own in time order from the venue's time, valid sides,
+/// prices and quantities, and sequence numbers that follow the book's.
+fn plainly_valid(venue: &SimulatedVenue, book: &OrderBookL2, data: L2Chunk<'_>) -> bool {
+    let mut sequence = book.sequence_tracker();
+    venue.market_l2().is_some()
+        && data.deltas.iter().all(|record| {
+            let in_sequence = record.sequence == 0 || {
+                let fits = sequence.check(record.sequence).is_ok();
+                sequence.accept(record.sequence);
+                fits
+            };
+            record.side <= 1 && record.price > 0 && record.quantity >= 0 && in_sequence
+        })
+        && data
+            .trades
+            .iter()
+            .all(|record| record.aggressor_side <= 1 && record.price > 0 && record.quantity > 0)
+        && in_order_from(
+            venue.now(),
+            data.deltas.iter().map(|record| record.ts_event),
+        )
+        && in_order_from(
+            venue.now(),
+            data.trades.iter().map(|record| record.ts_event),
+        )
+}
+
+fn in_order_from(mut previous: i64, times: impl Iterator<Item = i64>) -> bool {
+    for ts in times {
+        if ts < previous {
+            return false;
+        }
+        previous = ts;
+    }
+    true
+}
+
 /// Exchange time of the next record in merged order (a print first at equal times).
-fn next_ts(chunk: L2Chunk<'_>, delta: usize, trade: usize) -> Option<i64> {
-    let delta = chunk.deltas.get(delta).map(|record| record.ts_event);
-    let trade = chunk.trades.get(trade).map(|record| record.ts_event);
+fn next_ts(data: L2Chunk<'_>, delta: usize, trade: usize) -> Option<i64> {
+    let delta = data.deltas.get(delta).map(|record| record.ts_event);
+    let trade = data.trades.get(trade).map(|record| record.ts_event);
     match (delta, trade) {
         (Some(delta), Some(trade)) => Some(delta.min(trade)),
         (delta, trade) => delta.or(trade),
@@ -311,6 +375,7 @@ fn next_ts(chunk: L2Chunk<'_>, delta: usize, trade: usize) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::matching::simulated::LatencyModel;
+    use crate::matching::simulated::VenueError;
     use crate::matching::simulated::{l2_replay_from_l3, L2FeedColumns, QueueModel, VenueConfig};
     use crate::replay::synthetic::OrderFlowModel;
     use crate::types::InstrumentSpec;
@@ -388,6 +453,7 @@ mod tests {
                     &mut book,
                     chunk,
                     true,
+                    usize::MAX,
                     i64::MAX,
                     &mut events,
                 )
@@ -403,7 +469,7 @@ mod tests {
             last_top = book.top();
             assert_eq!(step.prints.start, prints);
             prints = step.prints.end;
-            if step.end == StepEnd::ChunkEnd {
+            if step.end == StepEnd::Done {
                 break;
             }
             let index = stepper.book_delta - 1;
@@ -422,41 +488,52 @@ mod tests {
     }
 
     #[test]
-    fn without_detection_one_step_replays_the_chunk() {
+    fn without_detection_steps_pause_every_max_deltas_and_copy_the_venue_levels() {
         let (deltas, trades) = stream(5_000);
         let mut venue = venue();
         let mut book = OrderBookL2::new();
-        let chunk = L2Chunk {
+        let data = L2Chunk {
             deltas: &deltas,
             trades: &trades,
         };
-        let mut stepper = L2Stepper::new(&venue, &book, chunk).expect("stepper");
-        let step = stepper
-            .step(
-                &mut venue,
-                &mut book,
-                chunk,
-                false,
-                i64::MAX,
-                &mut Vec::new(),
-            )
-            .expect("step");
-        assert!(
-            step.book_pending,
-            "the prints are due before the chunk's last delta"
-        );
-        stepper
-            .apply_pending(&venue, &mut book, chunk)
-            .expect("pending deltas");
-        assert_eq!(step.end, StepEnd::ChunkEnd);
-        assert_eq!(step.prints, 0..trades.len());
+        let mut stepper = L2Stepper::new(&venue, &book, data).expect("stepper");
+        let mut steps = 0;
+        let mut prints = 0;
+        loop {
+            let step = stepper
+                .step(
+                    &mut venue,
+                    &mut book,
+                    data,
+                    false,
+                    1_000,
+                    i64::MAX,
+                    &mut Vec::new(),
+                )
+                .expect("step");
+            steps += 1;
+            assert_eq!(step.prints.start, prints);
+            prints = step.prints.end;
+            assert_eq!(stepper.print_feed().len(), step.prints.len());
+            if step.book_pending {
+                stepper
+                    .apply_pending(&venue, &mut book, data)
+                    .expect("pending deltas");
+            }
+            // The book holds exactly the deltas replayed so far, and their last sequence.
+            let replayed = (steps * 1_000).min(deltas.len());
+            let mut expected = OrderBookL2::new();
+            apply_l2(&mut expected, &deltas[..replayed], ErrorPolicy::Raise, None);
+            assert_eq!(book, expected);
+            assert_eq!(book.last_sequence(), expected.last_sequence());
+            if step.end == StepEnd::Done {
+                break;
+            }
+            assert_eq!(step.end, StepEnd::Paused);
+        }
+        assert_eq!(steps, deltas.len().div_ceil(1_000));
+        assert_eq!(prints, trades.len());
         assert!(stepper.is_done());
-        // Copied from the venue's market, the book equals one that applied every delta.
-        let mut expected = OrderBookL2::new();
-        apply_l2(&mut expected, &deltas, ErrorPolicy::Raise, None);
-        assert_eq!(book, expected);
-        assert_eq!(book.last_sequence(), expected.last_sequence());
-        assert!(book.last_sequence().is_some());
     }
 
     #[test]
@@ -498,11 +575,12 @@ mod tests {
         .expect_err("stale sequence");
         assert!(
             matches!(
-                refused,
-                StepError::Book {
+                &refused,
+                StepError::Venue(RecordError {
+                    array: RecordArray::Deltas,
                     index: 0,
-                    error: BookError::StaleSequence { .. }
-                }
+                    error: VenueError::Book(BookError::StaleSequence { .. }),
+                })
             ),
             "{refused:?}"
         );

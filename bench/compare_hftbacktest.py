@@ -2,11 +2,8 @@
 ``bench_node.py::test_l2_backtest[idle]`` with no orders, next to ``run_book``.
 
 Not collected by pytest: hftbacktest pins numpy through numba (installing it here moved numpy
-from 2.4 to 2.2), so it stays out of the ``bench`` extra. Run by hand in a scratch environment
-that sees the built package::
-
-    python3 -m venv /tmp/hbt-venv && /tmp/hbt-venv/bin/pip install hftbacktest msgspec pyarrow
-    PYTHONPATH=python /tmp/hbt-venv/bin/python bench/compare_hftbacktest.py
+from 2.4 to 2.2), so it stays out of the ``bench`` extra. ``scripts/compare-hftbacktest.sh``
+runs it from a scratch environment that sees the package built by ``scripts/setup.sh``.
 
 After one warm-up of each, the two replays alternate for ``ROUNDS`` rounds (so load on a
 shared machine falls on both alike); prints the median of each in records per second, and

@@ -619,6 +619,8 @@ class AlpacaVenue(VenueClient):
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             return self._malformed(f"frame {preview(frame)}: {error}")
         if envelope.stream != "trade_updates":
+            if envelope.stream == "listening":
+                self.session.opened()
             return frame  # authorization, listening: alpaca-py's session needs them
         try:
             update = TRADE_UPDATE_DECODER.decode(envelope.data)

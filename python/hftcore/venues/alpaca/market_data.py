@@ -196,6 +196,8 @@ class AlpacaMarketData:
         if kind in CONTROL_TYPES:
             if kind == "error":
                 self.stats.errors += 1
+            elif kind == "subscription":
+                self.session.opened()
             control.append(raw)
         elif kind in UNUSED_TYPES:
             self.stats.ignored += 1

@@ -45,10 +45,10 @@ class _FrameTap:
 
 
 class StreamSession:
-    """What a tapped stream reports: ``connections`` authenticated and subscribed so far, and
-    ``ready``, set while the current one is (cleared when a new connection starts).
-    ``on_open`` is called with the connection count each time one is ready (a count above 1 is
-    a reconnect)."""
+    """What a tapped stream reports: ``connections`` whose subscription the server acknowledged
+    (``listening`` / ``subscription``) so far, and ``ready``, set while the current one is
+    (cleared when a new connection starts). ``on_open`` is called with the connection count
+    each time one is ready (a count above 1 is a reconnect)."""
 
     def __init__(self, on_open: Callable[[int], None] | None = None) -> None:
         self.connections = 0
@@ -90,10 +90,6 @@ class TappedTradingStream(TradingStream):
             self._data_received = True
         return passed
 
-    async def _start_ws(self) -> None:
-        await super()._start_ws()  # type: ignore[no-untyped-call]  # unannotated in alpaca-py
-        self._hftcore_session.opened()
-
 
 class _TappedDataStreamMixin:
     """The tap for alpaca-py's market data streams (``StockDataStream``, ``CryptoDataStream``)."""
@@ -123,11 +119,6 @@ class _TappedDataStreamMixin:
         if passed is EMPTY_MSGPACK:
             self._data_received = True
         return passed
-
-    async def _send_subscribe_msg(self) -> None:
-        subscribe: Callable[[], Awaitable[None]] = super()._send_subscribe_msg  # type: ignore[misc]
-        await subscribe()
-        self._hftcore_session.opened()
 
 
 class TappedStockDataStream(_TappedDataStreamMixin, StockDataStream):

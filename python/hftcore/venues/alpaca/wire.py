@@ -136,7 +136,6 @@ corrections, cancels, order books, news): skipped and counted as ignored."""
 
 TRADING_FRAME_DECODER: Final = msgspec.json.Decoder(WireTradingFrame)
 TRADE_UPDATE_DECODER: Final = msgspec.json.Decoder(WireTradeUpdate)
-ORDER_DECODER: Final = msgspec.json.Decoder(WireOrder)
 FRAME_DECODER: Final = msgspec.msgpack.Decoder(list[msgspec.Raw])
 MESSAGE_DECODER: Final = msgspec.msgpack.Decoder(MarketMessage)
 MESSAGE_TYPE_DECODER: Final = msgspec.msgpack.Decoder(WireMessageType)
@@ -201,7 +200,6 @@ __all__ = [
     "MESSAGE_DECODER",
     "MESSAGE_TYPE_DECODER",
     "MINUTE_NS",
-    "ORDER_DECODER",
     "TRADE_UPDATE_DECODER",
     "TRADING_FRAME_DECODER",
     "UNUSED_TYPES",

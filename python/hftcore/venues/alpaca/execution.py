@@ -163,15 +163,14 @@ class AlpacaVenue(VenueClient):
         )
         self.session = StreamSession(self._on_stream_open)
         self._stream = TappedTradingStream(
-            self._consume_frame,
-            self.session,
-            config.reconnect_min_backoff_s,
             api_key=keys.key_id,
             secret_key=keys.secret_key,
             paper=config.paper,
             raw_data=True,
-            url_override=config.trading_stream_url,
+            # alpaca-py types the override as str (None meaning its default): pass it only if set
+            **({"url_override": config.trading_stream_url} if config.trading_stream_url else {}),
         )
+        self._stream.tap(self._consume_frame, self.session, config.reconnect_min_backoff_s)
         self._stream.subscribe_trade_updates(self._on_unexpected_dispatch)
         self.stats = AlpacaStats()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alpaca-rest")

@@ -127,7 +127,7 @@ class AlpacaMarketData:
                 feed=sdk.DataFeed(config.feed),
                 url_override=config.data_stream_url,
             )
-        stream._hftcore_setup(self._consume_frame, self.session, config.reconnect_min_backoff_s)
+        stream.tap(self._consume_frame, self.session, config.reconnect_min_backoff_s)
         symbols = list(self._instruments)
         # alpaca-py subscribes per channel with a handler; ours decode at the socket (see
         # hftcore.venues.alpaca.streams), so these only see what got past the decoder.

@@ -62,47 +62,20 @@ class StreamSession:
             self._on_open(self.connections)
 
 
-class TappedTradingStream(TradingStream):
-    """alpaca-py's ``TradingStream`` with hftcore's consumer on the socket."""
-
-    def __init__(
-        self,
-        consume: FrameConsumer,
-        session: StreamSession,
-        reconnect_min_backoff_s: float,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._hftcore_consume = consume
-        self._hftcore_session = session
-        # alpaca-py has no parameter for it: the first reconnect delay, doubled per failure.
-        self._reconnect_min_backoff = reconnect_min_backoff_s
-
-    async def _connect(self) -> None:
-        self._hftcore_session.ready.clear()
-        await super()._connect()  # type: ignore[no-untyped-call]  # unannotated in alpaca-py
-        self._ws = _FrameTap(self._ws, self._consume_frame)  # type: ignore[assignment]
-
-    def _consume_frame(self, frame: Frame) -> Frame:
-        passed = self._hftcore_consume(frame)
-        if passed is EMPTY_JSON:
-            # The frame was ours: it counts as data for alpaca-py's backoff reset.
-            self._data_received = True
-        return passed
-
-
-class _TappedDataStreamMixin:
-    """The tap for alpaca-py's market data streams (``StockDataStream``, ``CryptoDataStream``)."""
+class _TapMixin:
+    """Puts hftcore's consumer on the socket of an alpaca-py stream client (mixed in before
+    ``TradingStream``, ``StockDataStream`` or ``CryptoDataStream``)."""
 
     _hftcore_consume: FrameConsumer
     _hftcore_session: StreamSession
     _ws: Any
     _data_received: bool
-    _running: bool
+    _reconnect_min_backoff: float
 
-    def _hftcore_setup(
+    def tap(
         self, consume: FrameConsumer, session: StreamSession, reconnect_min_backoff_s: float
     ) -> None:
+        """Call once, before the stream runs."""
         self._hftcore_consume = consume
         self._hftcore_session = session
         # alpaca-py has no parameter for it: the first reconnect delay, doubled per failure.
@@ -116,16 +89,21 @@ class _TappedDataStreamMixin:
 
     def _consume_frame(self, frame: Frame) -> Frame:
         passed = self._hftcore_consume(frame)
-        if passed is EMPTY_MSGPACK:
+        if passed is EMPTY_JSON or passed is EMPTY_MSGPACK:
+            # hftcore consumed the frame: it counts as data for alpaca-py's backoff reset.
             self._data_received = True
         return passed
 
 
-class TappedStockDataStream(_TappedDataStreamMixin, StockDataStream):
+class TappedTradingStream(_TapMixin, TradingStream):
     pass
 
 
-class TappedCryptoDataStream(_TappedDataStreamMixin, CryptoDataStream):
+class TappedStockDataStream(_TapMixin, StockDataStream):
+    pass
+
+
+class TappedCryptoDataStream(_TapMixin, CryptoDataStream):
     pass
 
 

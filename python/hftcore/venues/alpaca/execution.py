@@ -162,14 +162,11 @@ class AlpacaVenue(VenueClient):
             url_override=config.trading_url,
         )
         self.session = StreamSession(self._on_stream_open)
-        self._stream = TappedTradingStream(
-            api_key=keys.key_id,
-            secret_key=keys.secret_key,
-            paper=config.paper,
-            raw_data=True,
-            # alpaca-py types the override as str (None meaning its default): pass it only if set
-            **({"url_override": config.trading_stream_url} if config.trading_stream_url else {}),
-        )
+        stream_options: dict[str, Any] = {"paper": config.paper, "raw_data": True}
+        if config.trading_stream_url is not None:
+            # alpaca-py types the override as a str whose absence means its default URL.
+            stream_options["url_override"] = config.trading_stream_url
+        self._stream = TappedTradingStream(keys.key_id, keys.secret_key, **stream_options)
         self._stream.tap(self._consume_frame, self.session, config.reconnect_min_backoff_s)
         self._stream.subscribe_trade_updates(self._on_unexpected_dispatch)
         self.stats = AlpacaStats()

@@ -26,6 +26,10 @@ from hftcore.model.events import (
     SubmitOrder,
 )
 from hftcore.model.orders import OrderType, TimeInForce
+from hftcore.node.clock import LiveClock
+from hftcore.node.config import InstrumentConfig, NodeConfig, NodeSection
+from hftcore.node.kernel import TradingNode
+from hftcore.node.strategy import Strategy
 from hftcore.oms import make_bracket
 from hftcore.venues.alpaca import (
     AlpacaConfig,
@@ -602,3 +606,74 @@ def test_config_and_credentials_are_checked() -> None:
     with pytest.raises(ConfigError, match="NOT_STARTED"):
         paper.submit("A", limit(0, 1, 100), 1, strategy_id="S1")
     assert paper.open_orders() == []
+
+
+class BuyOnFirstQuote(Strategy):
+    """Joins the bid with a 10-lot buy on the first quote, then replaces it one tick higher
+    once accepted."""
+
+    def __init__(self, strategy_id: str) -> None:
+        super().__init__(strategy_id)
+        self.order_id: str | None = None
+        self.events: list[str] = []
+
+    def on_start(self) -> None:
+        self.subscribe_quotes("AAPL.ALPACA")
+
+    def on_quote(self, quote: Quote) -> None:
+        if self.order_id is None:
+            self.order_id = self.submit_order(
+                Strategy.limit("AAPL.ALPACA", 0, 10, quote.bid_price)
+            )
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        self.events.append(type(event).__name__)
+        if isinstance(event, OrderAccepted) and self.order_id is not None:
+            self.modify_order(self.order_id, price=18_996)
+
+
+def test_trading_node_runs_a_strategy_on_alpaca_data_and_orders(fake: FakeAlpaca) -> None:
+    config = NodeConfig(
+        node=NodeSection(mode="live"),
+        instruments=[InstrumentConfig("AAPL.ALPACA", "0.01", 2, "1", 0)],
+    )
+    strategy = BuyOnFirstQuote("S1")
+    found: dict[str, Any] = {}
+
+    async def main() -> None:
+        node = TradingNode(config, clock=LiveClock())
+        venue = AlpacaVenue(config_for(fake), {AAPL: "USD"}, credentials=KEYS)
+        node.add_venue("ALPACA", venue)
+        node.add_strategy(strategy)
+        data = AlpacaMarketData(config_for(fake), [AAPL], node, credentials=KEYS, bars=False)
+        await venue.start()
+        await data.start()
+        await venue.wait_ready()
+        await data.wait_ready()
+        node.start()
+        fake.publish(
+            [{"T": "q", "S": "AAPL", "bp": 189.95, "bs": 300, "ap": 190.01, "as": 100, "t": T0}]
+        )
+        await until(lambda: "OrderUpdated" in strategy.events)
+        assert strategy.order_id is not None
+        fake.fill(f"{strategy.order_id}.r1", "10", "189.96")
+        await until(lambda: "OrderFilled" in strategy.events)
+        found["net"] = node.portfolio.net_quantity("AAPL.ALPACA", "S1")
+        found["order"] = node.execution.oms.order(strategy.order_id)
+        node.stop()
+        await data.stop()
+        await venue.stop()
+
+    asyncio.run(main())
+    assert strategy.events == [
+        "OrderInitialized",
+        "OrderSubmitted",
+        "OrderAccepted",
+        "OrderPendingUpdate",
+        "OrderUpdated",
+        "OrderFilled",
+    ]
+    assert found["net"] == 10
+    order = found["order"]
+    assert (order.status.name, order.filled_quantity, order.spec.price) == ("FILLED", 10, 18_996)
+    assert fake.order_by_client_id(strategy.order_id or "")["limit_price"] == "189.95"

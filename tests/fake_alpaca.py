@@ -67,6 +67,9 @@ class FakeAlpaca:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._servers: list[Any] = []
         self._http_writers: set[asyncio.StreamWriter] = set()
+        self.lose_next: str | None = None
+        """``"answer"``: the next POST /v2/orders is executed but its connection drops before
+        the answer; ``"request"``: it drops before the order is taken."""
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -144,7 +147,14 @@ class FakeAlpaca:
                     name, _, value = header.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                lost, self.lose_next = (
+                    (self.lose_next, None) if method == "POST" else (None, self.lose_next)
+                )
+                if lost == "request":
+                    break
                 status, payload = self._route(method, target, headers, body)
+                if lost == "answer":
+                    break
                 data = b"" if payload is None else json.dumps(payload).encode()
                 writer.write(
                     f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"

@@ -622,9 +622,7 @@ class BuyOnFirstQuote(Strategy):
 
     def on_quote(self, quote: Quote) -> None:
         if self.order_id is None:
-            self.order_id = self.submit_order(
-                Strategy.limit("AAPL.ALPACA", 0, 10, quote.bid_price)
-            )
+            self.order_id = self.submit_order(Strategy.limit("AAPL.ALPACA", 0, 10, quote.bid_price))
 
     def on_order_event(self, event: OrderEvent) -> None:
         self.events.append(type(event).__name__)
@@ -677,3 +675,22 @@ def test_trading_node_runs_a_strategy_on_alpaca_data_and_orders(fake: FakeAlpaca
     order = found["order"]
     assert (order.status.name, order.filled_quantity, order.spec.price) == ("FILLED", 10, 18_996)
     assert fake.order_by_client_id(strategy.order_id or "")["limit_price"] == "189.95"
+
+
+def test_a_lost_submit_answer_is_recovered_by_client_order_id(fake: FakeAlpaca) -> None:
+    async def scenario(venue: AlpacaVenue, events: list[OrderEvent]) -> None:
+        fake.lose_next = "answer"
+        venue.submit("LOST", limit(0, 1, 10_000), 1, strategy_id="S1")
+        await venue.drain()
+        fake.lose_next = "request"
+        venue.submit("NEVER", limit(0, 1, 10_000), 1, strategy_id="S1")
+        await venue.drain()
+        await until(lambda: bool(of(events, OrderAccepted)))
+
+    events = run_venue(fake, scenario)
+    assert [e.client_order_id for e in of(events, OrderAccepted)] == ["LOST"]
+    assert of(events, OrderAccepted)[0].venue_order_id == fake.order_by_client_id("LOST")["id"]
+    (rejected,) = of(events, OrderRejected)
+    assert rejected.client_order_id == "NEVER"
+    assert rejected.reason.startswith("VENUE_UNREACHABLE: ConnectionError")
+    assert all(o["client_order_id"] != "NEVER" for o in fake.orders.values())

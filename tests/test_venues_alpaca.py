@@ -327,6 +327,19 @@ def test_native_oco_pair(fake: FakeAlpaca) -> None:
         stop_id = venue._alpaca_ids["OSL"]
         fake.fill(fake.orders[stop_id]["client_order_id"], "5", "89.5")
         await until(lambda: bool(of(events, OrderCanceled)))
+        gtd = limit(0, 5, 10_000, time_in_force=TimeInForce.GTD, expire_ts=10**19)
+        venue.submit_order_list(
+            make_bracket(
+                "S1",
+                gtd,
+                take_profit_price=10_500,
+                stop_loss_trigger=9_500,
+                client_order_ids=("GE", "GTP", "GSL"),
+                order_list_id="L2",
+                ts=2,
+            ),
+            2,
+        )
         lonely = SubmitOrder("S1", "LONE", limit(1, 5, 11_000, **common), 2)
         with pytest.raises(InvalidValue, match="INVALID_ORDER_LIST"):
             venue.submit_order_list([lonely], 2)
@@ -341,6 +354,12 @@ def test_native_oco_pair(fake: FakeAlpaca) -> None:
     )
     assert [(e.client_order_id, e.last_price) for e in of(events, OrderFilled)] == [("OSL", 8_950)]
     assert [(e.client_order_id, e.reason) for e in of(events, OrderCanceled)] == [("OTP", "OCO")]
+    assert [(e.client_order_id, e.reason) for e in of(events, OrderRejected)] == [
+        ("GE", "UNSUPPORTED_TIME_IN_FORCE"),
+        ("GTP", "UNSUPPORTED_TIME_IN_FORCE"),
+        ("GSL", "UNSUPPORTED_TIME_IN_FORCE"),
+    ]
+    assert sum(1 for m, p in fake.requests if m == "POST") == 1
 
 
 def test_account_positions_and_orders(fake: FakeAlpaca) -> None:

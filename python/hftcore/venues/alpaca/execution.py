@@ -23,13 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
 from hftcore._core import Instrument
 from hftcore.data.timestamps import to_ns
-from hftcore.errors import ConfigError, HftcoreError, InvalidValue
+from hftcore.errors import ConfigError, HftcoreError, InvalidData, InvalidValue
+from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import OrderAccepted, OrderFilled, OrderSpec, SubmitOrder
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, TimeInForce
@@ -57,6 +58,8 @@ from hftcore.venues.alpaca.wire import (
 from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _TIME_IN_FORCE: Final = {
     TimeInForce.GTC: sdk.TimeInForce.GTC,
@@ -205,13 +208,13 @@ class AlpacaVenue(VenueClient):
         """A live venue has no past to protect: any time is accepted."""
 
     # Market data goes to strategies through the node; the real venue fills from its own market.
-    def on_quote(self, quote: Any) -> None:
+    def on_quote(self, quote: Quote) -> None:
         pass
 
-    def on_trade(self, trade: Any) -> None:
+    def on_trade(self, trade: Trade) -> None:
         pass
 
-    def on_bar(self, bar: Any) -> None:
+    def on_bar(self, bar: Bar) -> None:
         pass
 
     def _refusal(self, order: ClientOrder, ts: int) -> str | None:
@@ -263,8 +266,7 @@ class AlpacaVenue(VenueClient):
     # ----- queries (REST, off the loop) -------------------------------------------------------
 
     async def account(self) -> AlpacaAccount:
-        raw = await self._fetch(self.rest.get_account)
-        wire = msgspec.convert(raw, WireAccount)
+        wire = _answer(await self._fetch(self.rest.get_account), WireAccount)
         return AlpacaAccount(
             account_id=wire.id,
             status=wire.status,
@@ -277,9 +279,8 @@ class AlpacaVenue(VenueClient):
 
     async def positions(self) -> list[AlpacaPosition]:
         """Open positions in the instruments of this venue (others are skipped)."""
-        raw = await self._fetch(self.rest.get_all_positions)
         found = []
-        for wire in msgspec.convert(raw, list[WirePosition]):
+        for wire in _answer(await self._fetch(self.rest.get_all_positions), list[WirePosition]):
             instrument_id = self._instrument_of_symbol.get(wire.symbol)
             if instrument_id is None:
                 continue
@@ -298,8 +299,7 @@ class AlpacaVenue(VenueClient):
         if status not in ("open", "closed", "all"):
             raise InvalidValue("INVALID_STATUS", f"status is open, closed or all, not {status!r}")
         request = sdk.GetOrdersRequest(status=sdk.QueryOrderStatus(status), nested=True)
-        raw = await self._fetch(lambda: self.rest.get_orders(request))
-        return msgspec.convert(raw, list[WireOrder])
+        return _answer(await self._fetch(lambda: self.rest.get_orders(request)), list[WireOrder])
 
     async def _fetch(self, call: Callable[[], Any]) -> Any:
         loop = self._require_loop()
@@ -349,12 +349,24 @@ class AlpacaVenue(VenueClient):
                 )
             )
             batch.add(command.client_order_id)
-        request = self._list_request(orders)
+        # The exits are reduce-only by construction (make_bracket marks them so); Alpaca's
+        # legs are exits by nature, so that flag is not a refusal here.
+        refusal = None
+        for order in orders:
+            spec = msgspec.structs.replace(order.spec, reduce_only=False)
+            refusal = self.capabilities.refusal(spec) or self._refusal(order, ts)
+            if refusal is not None:
+                break
+        request = None if refusal is not None else self._list_request(orders)
         for order in orders:
             order.venue_order_id = next(self._venue_ids)
             self._orders[order.client_order_id] = order
             self._by_venue_id[order.venue_order_id] = order
             self._list_members.add(order.client_order_id)
+        if refusal is not None:
+            for order in orders:
+                self._emit_rejected(order, refusal, self._clock_ns())
+            return
         self._call(
             lambda: self._post_order(request, orders[0].client_order_id),
             lambda result, error: self._on_submitted(orders, result, error),
@@ -800,7 +812,13 @@ class AlpacaVenue(VenueClient):
         ]
 
         def fetch() -> list[tuple[ClientOrder, Any]]:
-            return [(order, self.rest.get_order_by_id(alpaca_id)) for order, alpaca_id in targets]
+            found = []
+            for order, alpaca_id in targets:
+                try:
+                    found.append((order, self.rest.get_order_by_id(alpaca_id)))
+                except sdk.APIError as error:
+                    logger.error("venue %s: resync of %s: %s", self.venue, alpaca_id, error)
+            return found
 
         self._call(fetch, self._on_resync)
 
@@ -869,6 +887,15 @@ def _event_time(update: WireTradeUpdate, default: int) -> int:
         return to_ns(update.timestamp)
     except HftcoreError:
         return default
+
+
+def _answer(raw: Any, kind: type[T]) -> T:
+    """A REST answer as ``kind``; a malformed one raises ``InvalidData``
+    (``MALFORMED_ANSWER``)."""
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as error:
+        raise InvalidData("MALFORMED_ANSWER", f"Alpaca answered {raw!r:.200}: {error}") from None
 
 
 def _money(value: str | float | None, what: str) -> int:

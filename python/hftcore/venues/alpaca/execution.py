@@ -52,8 +52,6 @@ from hftcore.venues.alpaca.wire import (
     WirePosition,
     WireTradeUpdate,
     decimal_of,
-    lots,
-    ticks,
 )
 from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
 
@@ -285,7 +283,7 @@ class AlpacaVenue(VenueClient):
             if instrument_id is None:
                 continue
             instrument = self._listing(instrument_id).instrument
-            quantity = lots(instrument, wire.qty, "position qty")
+            quantity = instrument.quantity_to_lots(wire.qty)
             average = (
                 None
                 if wire.avg_entry_price is None
@@ -730,8 +728,8 @@ class AlpacaVenue(VenueClient):
             self.stats.ignored += 1
             return
         instrument = self._listing(order.instrument_id).instrument
-        price = ticks(instrument, update.price, "fill price")
-        quantity = lots(instrument, update.qty, "fill qty")
+        price = instrument.price_to_ticks(update.price)
+        quantity = instrument.quantity_to_lots(update.qty)
         if quantity <= 0 or quantity > order.quantity - order.filled:
             raise InvalidValue(
                 "INVALID_FILL",
@@ -848,7 +846,7 @@ class AlpacaVenue(VenueClient):
         if wire.filled_qty is None or wire.filled_avg_price is None:
             return
         instrument = self._listing(order.instrument_id).instrument
-        filled = lots(instrument, wire.filled_qty, "filled_qty")
+        filled = instrument.quantity_to_lots(wire.filled_qty)
         missing = filled - order.filled
         if missing <= 0:
             return

@@ -23,7 +23,7 @@ from hftcore.errors import HftcoreError, InvalidValue
 from hftcore.model.data import Bar
 from hftcore.venues.alpaca import _sdk as sdk
 from hftcore.venues.alpaca.config import AlpacaConfig, AlpacaCredentials
-from hftcore.venues.alpaca.wire import check_bar, lots, ticks
+from hftcore.venues.alpaca.wire import check_bar
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +103,11 @@ def download_bars(
             bar = Bar(
                 instrument.instrument_id,
                 bar_type,
-                ticks(instrument, wire.o, "open"),
-                ticks(instrument, wire.h, "high"),
-                ticks(instrument, wire.l, "low"),
-                ticks(instrument, wire.c, "close"),
-                lots(instrument, wire.v, "volume"),
+                instrument.price_to_ticks(wire.o),
+                instrument.price_to_ticks(wire.h),
+                instrument.price_to_ticks(wire.l),
+                instrument.price_to_ticks(wire.c),
+                instrument.quantity_to_lots(wire.v),
                 close_ns,
                 close_ns,
             )

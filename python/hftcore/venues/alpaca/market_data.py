@@ -47,8 +47,6 @@ from hftcore.venues.alpaca.wire import (
     WireQuote,
     WireTrade,
     check_bar,
-    lots,
-    ticks,
     timestamp_ns,
 )
 
@@ -217,10 +215,10 @@ class AlpacaMarketData:
         if isinstance(message, WireQuote):
             quote = Quote(
                 instrument_id,
-                ticks(instrument, message.bp, "bid price"),
-                lots(instrument, message.bs, "bid size"),
-                ticks(instrument, message.ap, "ask price"),
-                lots(instrument, message.ask_size, "ask size"),
+                instrument.price_to_ticks(message.bp),
+                instrument.quantity_to_lots(message.bs),
+                instrument.price_to_ticks(message.ap),
+                instrument.quantity_to_lots(message.ask_size),
                 timestamp_ns(message.t),
                 now,
             )
@@ -229,8 +227,8 @@ class AlpacaMarketData:
         elif isinstance(message, WireTrade):
             trade = Trade(
                 instrument_id,
-                ticks(instrument, message.p, "trade price"),
-                lots(instrument, message.s, "trade size"),
+                instrument.price_to_ticks(message.p),
+                instrument.quantity_to_lots(message.s),
                 _AGGRESSOR.get(message.tks or "", -1),
                 str(message.i),
                 timestamp_ns(message.t),
@@ -242,11 +240,11 @@ class AlpacaMarketData:
             bar = Bar(
                 instrument_id,
                 BAR_TYPE,
-                ticks(instrument, message.o, "bar open"),
-                ticks(instrument, message.h, "bar high"),
-                ticks(instrument, message.l, "bar low"),
-                ticks(instrument, message.c, "bar close"),
-                lots(instrument, message.v, "bar volume"),
+                instrument.price_to_ticks(message.o),
+                instrument.price_to_ticks(message.h),
+                instrument.price_to_ticks(message.l),
+                instrument.price_to_ticks(message.c),
+                instrument.quantity_to_lots(message.v),
                 timestamp_ns(message.t) + MINUTE_NS,
                 now,
             )

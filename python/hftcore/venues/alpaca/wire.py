@@ -17,7 +17,6 @@ from typing import Final
 
 import msgspec
 
-from hftcore._core import Instrument
 from hftcore.data.timestamps import to_ns
 from hftcore.errors import InvalidData
 from hftcore.model.data import Bar
@@ -183,16 +182,6 @@ def decimal_of(value: Number, what: str) -> Decimal:
     return number
 
 
-def ticks(instrument: Instrument, value: Number, what: str) -> int:
-    """Exact ticks of a wire price; ``InvalidValue`` ``OFF_GRID`` if it is not on the grid."""
-    return instrument.price_to_ticks(decimal_of(value, what))
-
-
-def lots(instrument: Instrument, value: Number, what: str) -> int:
-    """Exact lots of a wire quantity; ``InvalidValue`` ``OFF_GRID`` if not a whole lot."""
-    return instrument.quantity_to_lots(decimal_of(value, what))
-
-
 __all__ = [
     "CONTROL_TYPES",
     "FRAME_DECODER",
@@ -215,7 +204,5 @@ __all__ = [
     "WireTradingFrame",
     "check_bar",
     "decimal_of",
-    "lots",
-    "ticks",
     "timestamp_ns",
 ]

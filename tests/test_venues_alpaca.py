@@ -7,11 +7,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import msgpack
 import pytest
 from fake_alpaca import KEY_ID, SECRET_KEY, FakeAlpaca
 from hftcore import Instrument
 from hftcore.data.catalog import DataCatalog
-from hftcore.errors import ConfigError, InvalidValue
+from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import (
     OrderAccepted,
@@ -39,6 +40,7 @@ from hftcore.venues.alpaca import (
     import_bars,
     load_alpaca_config,
 )
+from hftcore.venues.alpaca.wire import MESSAGE_DECODER, timestamp_ns
 
 AAPL = Instrument("AAPL.ALPACA", "0.01", 2, "1", 0)
 MSFT = Instrument("MSFT.ALPACA", "0.01", 2, "1", 0)
@@ -713,3 +715,24 @@ def test_a_lost_submit_answer_is_recovered_by_client_order_id(fake: FakeAlpaca) 
     assert rejected.client_order_id == "NEVER"
     assert rejected.reason.startswith("VENUE_UNREACHABLE: ConnectionError")
     assert all(o["client_order_id"] != "NEVER" for o in fake.orders.values())
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanoseconds"),
+    [(1_700_000_000, 0), (1_700_000_000, 123_456_789), (2**35, 5), (-5, 7)],
+)
+def test_msgpack_timestamps_of_every_width_are_exact_to_the_ns(
+    seconds: int, nanoseconds: int
+) -> None:
+    packed = msgpack.packb(
+        {"T": "t", "S": "A", "p": 1.0, "s": 1, "t": msgpack.Timestamp(seconds, nanoseconds)}
+    )
+    message = MESSAGE_DECODER.decode(packed)
+    assert timestamp_ns(message.t) == seconds * 10**9 + nanoseconds
+    assert timestamp_ns("2024-01-02T14:30:00.123456789Z") == 1_704_205_800_123_456_789
+
+
+def test_an_extension_that_is_not_a_timestamp_is_refused() -> None:
+    packed = msgpack.packb({"T": "t", "S": "A", "p": 1.0, "s": 1, "t": msgpack.ExtType(5, b"1234")})
+    with pytest.raises(InvalidData, match="BAD_TIMESTAMP"):
+        timestamp_ns(MESSAGE_DECODER.decode(packed).t)

@@ -36,6 +36,7 @@ from hftcore.venues.alpaca.streams import (
 )
 from hftcore.venues.alpaca.wire import (
     CONTROL_TYPES,
+    DATA_FRAME_DECODER,
     FRAME_DECODER,
     FRAME_ENCODER,
     MESSAGE_DECODER,
@@ -163,24 +164,38 @@ class AlpacaMarketData:
         if isinstance(frame, str):
             self._malformed(f"text frame {preview(frame)} (the stream is msgpack)")
             return EMPTY_MSGPACK
+        now = self._clock_ns()
+        try:
+            data = DATA_FRAME_DECODER.decode(frame)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return self._consume_mixed_frame(frame, now)
+        for message in data:
+            self._deliver_checked(message, now)
+        return EMPTY_MSGPACK
+
+    def _consume_mixed_frame(self, frame: bytes, now: int) -> Frame:
+        """A frame with control messages, other channels or malformed messages: each message
+        on its own; control messages go on to alpaca-py."""
         try:
             messages = FRAME_DECODER.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             self._malformed(f"frame {preview(frame)}: {error}")
             return EMPTY_MSGPACK
         control: list[msgspec.Raw] = []
-        now = self._clock_ns()
         for raw in messages:
             try:
                 message = MESSAGE_DECODER.decode(raw)
             except (msgspec.DecodeError, msgspec.ValidationError) as error:
                 self._other_message(raw, control, error)
                 continue
-            try:
-                self._deliver(message, now)
-            except HftcoreError as error:
-                self._malformed(f"{type(message).__name__} {message}: {error}")
+            self._deliver_checked(message, now)
         return FRAME_ENCODER.encode(control) if control else EMPTY_MSGPACK
+
+    def _deliver_checked(self, message: MarketMessage, now: int) -> None:
+        try:
+            self._deliver(message, now)
+        except HftcoreError as error:
+            self._malformed(f"{type(message).__name__} {message}: {error}")
 
     def _other_message(
         self, raw: msgspec.Raw, control: list[msgspec.Raw], error: Exception

@@ -12,6 +12,7 @@ rounded.
 
 from __future__ import annotations
 
+import struct
 from decimal import Decimal
 from typing import Final
 
@@ -135,12 +136,17 @@ corrections, cancels, order books, news): skipped and counted as ignored."""
 
 TRADING_FRAME_DECODER: Final = msgspec.json.Decoder(WireTradingFrame)
 TRADE_UPDATE_DECODER: Final = msgspec.json.Decoder(WireTradeUpdate)
+DATA_FRAME_DECODER: Final = msgspec.msgpack.Decoder(list[MarketMessage])
+"""The fast path: a frame of trades, quotes and bars only (the usual case)."""
 FRAME_DECODER: Final = msgspec.msgpack.Decoder(list[msgspec.Raw])
+"""The general path: a frame split into messages, each decoded on its own."""
 MESSAGE_DECODER: Final = msgspec.msgpack.Decoder(MarketMessage)
 MESSAGE_TYPE_DECODER: Final = msgspec.msgpack.Decoder(WireMessageType)
 FRAME_ENCODER: Final = msgspec.msgpack.Encoder()
 
 MINUTE_NS: Final = 60_000_000_000
+_TIMESTAMP_96: Final = struct.Struct(">Iq")
+_TIMESTAMP_64: Final = struct.Struct(">Q")
 
 
 def check_bar(bar: Bar) -> None:
@@ -158,16 +164,16 @@ def timestamp_ns(value: Timestamp) -> int:
         return to_ns(value)
     if value.code != -1:
         raise InvalidData("BAD_TIMESTAMP", f"msgpack extension {value.code} is not a timestamp")
-    data = bytes(value.data)
-    if len(data) == 4:
+    data = memoryview(value.data)
+    size = len(data)
+    if size == 12:
+        nanoseconds, seconds = _TIMESTAMP_96.unpack(data)
+        return int(seconds) * 1_000_000_000 + int(nanoseconds)
+    if size == 8:
+        (packed,) = _TIMESTAMP_64.unpack(data)
+        return (int(packed) & 0x3_FFFF_FFFF) * 1_000_000_000 + (int(packed) >> 34)
+    if size == 4:
         return int.from_bytes(data, "big") * 1_000_000_000
-    if len(data) == 8:
-        packed = int.from_bytes(data, "big")
-        return (packed & 0x3_FFFF_FFFF) * 1_000_000_000 + (packed >> 34)
-    if len(data) == 12:
-        nanoseconds = int.from_bytes(data[:4], "big")
-        seconds = int.from_bytes(data[4:], "big", signed=True)
-        return seconds * 1_000_000_000 + nanoseconds
     raise InvalidData("BAD_TIMESTAMP", f"a msgpack timestamp has 4, 8 or 12 bytes, not {len(data)}")
 
 
@@ -184,6 +190,7 @@ def decimal_of(value: Number, what: str) -> Decimal:
 
 __all__ = [
     "CONTROL_TYPES",
+    "DATA_FRAME_DECODER",
     "FRAME_DECODER",
     "FRAME_ENCODER",
     "MESSAGE_DECODER",

@@ -502,6 +502,21 @@ class FakeAlpaca:
 
         self.call(run)
 
+    def external_order(self, symbol: str) -> None:
+        """An order placed elsewhere (another session, the dashboard), seen on the stream."""
+
+        def run() -> None:
+            request = {
+                "symbol": symbol,
+                "qty": 1,
+                "side": "buy",
+                "type": "market",
+                "time_in_force": "day",
+            }
+            self._later(self._event("new", self._new_order(request), status="new"))
+
+        self.call(run)
+
     def drop_trading(self) -> None:
         async def run() -> None:
             sockets, self.trading_sockets = list(self.trading_sockets), []

@@ -408,12 +408,17 @@ def test_malformed_trade_updates_are_counted_and_skipped(fake: FakeAlpaca) -> No
         fake.send_trade_update("fill", "G", execution_id="x2", price="100", qty="11")  # overfill
         fake.send_trade_update("teleported", "G")
         fake.send_trade_update("pending_cancel", "G")
+        fake.external_order("MSFT")
         fake.fill("G", "4", "100")
         await until(lambda: bool(of(events, OrderFilled)))
-        stats.update(malformed=venue.stats.malformed, ignored=venue.stats.ignored)
+        stats.update(
+            malformed=venue.stats.malformed,
+            ignored=venue.stats.ignored,
+            unknown=venue.stats.unknown_orders,
+        )
 
     events = run_venue(fake, scenario)
-    assert stats == {"malformed": 6, "ignored": 1}
+    assert stats == {"malformed": 6, "ignored": 1, "unknown": 1}
     assert [(e.last_quantity, e.last_price) for e in of(events, OrderFilled)] == [(4, 10_000)]
 
 
@@ -511,6 +516,7 @@ def test_market_data_stream_becomes_model_events(fake: FakeAlpaca) -> None:
                 },
             ]
         )
+        fake.publish([{"T": "error", "code": 405, "msg": "symbol limit exceeded"}])
         fake.send_data_raw(b"\xc1garbage")
         fake.send_data_raw("text frame")
         fake.publish([{"T": "t", "S": "AAPL", "p": 190.02, "s": 3, "i": 9, "t": T0 + 2}])
@@ -519,6 +525,7 @@ def test_market_data_stream_becomes_model_events(fake: FakeAlpaca) -> None:
             malformed=stream.stats.malformed,
             ignored=stream.stats.ignored,
             quotes=stream.stats.quotes,
+            errors=stream.stats.errors,
         )
 
     recorder = run_data(fake, scenario)
@@ -530,7 +537,7 @@ def test_market_data_stream_becomes_model_events(fake: FakeAlpaca) -> None:
     assert recorder.bars == [
         Bar("AAPL.ALPACA", "1-MINUTE", 18_990, 19_020, 18_950, 19_000, 12_000, T0 + 60 * 10**9, 42)
     ]
-    assert stats == {"malformed": 5, "ignored": 1, "quotes": 1}
+    assert stats == {"malformed": 5, "ignored": 1, "quotes": 1, "errors": 1}
     assert fake.subscriptions[0] == {
         "bars": ["AAPL", "MSFT"],
         "quotes": ["AAPL", "MSFT"],

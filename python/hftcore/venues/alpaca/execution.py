@@ -15,7 +15,6 @@ Events carry Alpaca's order id (a UUID) as ``venue_order_id``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -42,6 +41,7 @@ from hftcore.venues.alpaca.streams import (
     StreamSession,
     TappedTradingStream,
     preview,
+    stop_stream,
 )
 from hftcore.venues.alpaca.wire import (
     TRADE_UPDATE_DECODER,
@@ -253,11 +253,7 @@ class AlpacaVenue(VenueClient):
         """Answers the REST calls in flight, then closes the stream."""
         await self.drain()
         if self._stream_task is not None:
-            await self._stream.stop_ws()
-            # Closing the socket wakes the stream's receive at once.
-            await self._stream.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._stream_task, 10.0)
+            await stop_stream(self._stream, self._stream_task)
             self._stream_task = None
         self._executor.shutdown(wait=True)
 

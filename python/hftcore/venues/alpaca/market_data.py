@@ -13,7 +13,6 @@ applies. alpaca-py reconnects (backoff with jitter), re-authenticates and resubs
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from hftcore.venues.alpaca.streams import (
     TappedCryptoDataStream,
     TappedStockDataStream,
     preview,
+    stop_stream,
 )
 from hftcore.venues.alpaca.wire import (
     CONTROL_TYPES,
@@ -152,10 +152,7 @@ class AlpacaMarketData:
     async def stop(self) -> None:
         if self._task is None:
             return
-        await self._stream.stop_ws()
-        await self._stream.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, 10.0)
+        await stop_stream(self._stream, self._task)
         self._task = None
 
     # ----- decoding ---------------------------------------------------------------------------

@@ -4,8 +4,9 @@ It speaks the parts of Alpaca's protocols hftcore uses, in their documented form
 
 - REST (HTTP/1.1, JSON; keys in ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY``): ``POST/GET
   /v2/orders``, ``GET/PATCH/DELETE /v2/orders/{id}``, ``GET /v2/orders:by_client_order_id``,
-  ``GET /v2/positions``, ``GET /v2/account``, ``GET /v2/stocks/bars`` (paged by
-  ``next_page_token``). Errors are ``{"code", "message"}`` bodies with 403/404/422 statuses.
+  ``GET /v2/positions``, ``GET /v2/account``, ``GET /v2/stocks/bars`` and
+  ``GET /v1beta3/crypto/us/bars`` (paged by ``next_page_token``). Errors are
+  ``{"code", "message"}`` bodies with 403/404/422 statuses.
 - The trading stream (JSON in binary frames): ``authenticate`` -> ``authorization``, ``listen``
   -> ``listening``, then ``trade_updates`` events.
 - The market data stream (msgpack): ``[{"T":"success","msg":"connected"}]`` on connect,
@@ -226,7 +227,7 @@ class FakeAlpaca:
                 "buying_power": _text(self.buying_power),
                 "trading_blocked": False,
             }
-        if method == "GET" and path == "/v2/stocks/bars":
+        if method == "GET" and path in ("/v2/stocks/bars", "/v1beta3/crypto/us/bars"):
             return self._bars(query)
         return 404, {"code": 40410000, "message": f"no route {method} {path}"}
 

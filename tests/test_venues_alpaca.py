@@ -743,3 +743,59 @@ def test_an_extension_that_is_not_a_timestamp_is_refused() -> None:
     packed = msgpack.packb({"T": "t", "S": "A", "p": 1.0, "s": 1, "t": msgpack.ExtType(5, b"1234")})
     with pytest.raises(InvalidData, match="BAD_TIMESTAMP"):
         timestamp_ns(MESSAGE_DECODER.decode(packed).t)
+
+
+BTC = Instrument("BTCUSD.ALPACA", "0.01", 2, "0.0001", 4)
+
+
+def test_crypto_stream_and_history_use_the_configured_symbol(
+    fake: FakeAlpaca, tmp_path: Any
+) -> None:
+    config = config_for(fake, asset_class="crypto", symbols={"BTCUSD.ALPACA": "BTC/USD"})
+    recorder = Recorder()
+
+    async def main() -> None:
+        stream = AlpacaMarketData(config, [BTC], recorder, credentials=KEYS, clock_ns=lambda: 7)
+        await stream.start()
+        await stream.wait_ready()
+        fake.publish(
+            [
+                {"T": "t", "S": "BTC/USD", "p": 64_000.5, "s": 0.0123, "i": 5, "tks": "S", "t": T0},
+                {
+                    "T": "t",
+                    "S": "BTC/USD",
+                    "p": 64_001.0,
+                    "s": 0.5,
+                    "i": 6,
+                    "tks": "B",
+                    "t": T0 + 1,
+                },
+            ]
+        )
+        await until(lambda: len(recorder.trades) == 2)
+        await stream.stop()
+
+    asyncio.run(main())
+    assert recorder.trades == [
+        Trade("BTCUSD.ALPACA", 6_400_050, 123, 1, "5", T0, 7),
+        Trade("BTCUSD.ALPACA", 6_400_100, 5_000, 0, "6", T0 + 1, 7),
+    ]
+    assert fake.subscriptions[0]["trades"] == ["BTC/USD"]
+    fake.bars["BTC/USD"] = [
+        {
+            "t": "2024-03-01T10:00:00Z",
+            "o": 61_000.0,
+            "h": 61_500.25,
+            "l": 60_900.0,
+            "c": 61_200.0,
+            "v": 12.3456,
+        }
+    ]
+    catalog = DataCatalog(tmp_path)
+    info, history = import_bars(
+        catalog, config, BTC, "2024-03-01", "2024-03-02", bar_type="1-HOUR", credentials=KEYS
+    )
+    assert (info.rows, history.skipped) == (1, 0)
+    (bar,) = history.bars
+    assert (bar.high, bar.volume, bar.ts_event) == (6_150_025, 123_456, 1_709_290_800 * 10**9)
+    assert ("GET", "/v1beta3/crypto/us/bars") in fake.requests

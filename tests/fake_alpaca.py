@@ -70,7 +70,8 @@ class FakeAlpaca:
         self._http_writers: set[asyncio.StreamWriter] = set()
         self.lose_next: str | None = None
         """``"answer"``: the next POST /v2/orders is executed but its connection drops before
-        the answer; ``"request"``: it drops before the order is taken."""
+        the answer; ``"request"``: it drops before the order is taken; ``"stall"``: it is
+        executed and the answer never comes (the connection stays silent for 1 s)."""
 
     # ----- lifecycle ------------------------------------------------------------------------
 
@@ -154,7 +155,9 @@ class FakeAlpaca:
                 if lost == "request":
                     break
                 status, payload = self._route(method, target, headers, body)
-                if lost == "answer":
+                if lost == "stall":
+                    await asyncio.sleep(1)
+                if lost in ("answer", "stall"):
                     break
                 data = b"" if payload is None else json.dumps(payload).encode()
                 writer.write(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -609,6 +610,23 @@ def test_historical_bars_go_into_the_catalog_page_by_page(fake: FakeAlpaca, tmp_
         )
 
 
+def test_a_silent_server_times_out_and_the_order_is_found(
+    fake: FakeAlpaca, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(venue: AlpacaVenue, events: list[OrderEvent]) -> None:
+        fake.lose_next = "stall"
+        venue.submit("SLOW", limit(0, 1, 10_000), 1, strategy_id="S1")
+        await venue.drain()
+        await until(lambda: bool(of(events, OrderAccepted)))
+
+    with caplog.at_level(logging.WARNING, logger="hftcore.venues.alpaca.execution"):
+        events = run_venue(fake, scenario, rest_timeout_s=0.3)
+    assert "submit of SLOW" in caplog.text
+    assert "Read timed out. (read timeout=0.3)" in caplog.text
+    assert [e.client_order_id for e in events] == ["SLOW"]
+    assert of(events, OrderAccepted)[0].venue_order_id == fake.order_by_client_id("SLOW")["id"]
+
+
 def test_config_and_credentials_are_checked() -> None:
     with pytest.raises(
         ConfigError, match="MISSING_CREDENTIALS: set the environment variable APCA_API_SECRET_KEY"
@@ -621,6 +639,10 @@ def test_config_and_credentials_are_checked() -> None:
     assert "s1" not in repr(keys)
     with pytest.raises(ConfigError, match="trading_url"):
         AlpacaConfig(trading_url="ftp://x")
+    with pytest.raises(ConfigError, match="rest_timeout_s"):
+        AlpacaConfig(rest_timeout_s=0)
+    with pytest.raises(ConfigError, match="reconnect_min_backoff_s"):
+        load_alpaca_config({"reconnect_min_backoff_s": -1})
     with pytest.raises(ConfigError, match="INVALID_CONFIG"):
         load_alpaca_config({"paper": True, "papr": False})
     config = load_alpaca_config({"paper": False, "symbols": {"BTCUSD.ALPACA": "BTC/USD"}})
@@ -717,6 +739,7 @@ def test_a_lost_submit_answer_is_recovered_by_client_order_id(fake: FakeAlpaca) 
 
     events = run_venue(fake, scenario)
     assert [e.client_order_id for e in of(events, OrderAccepted)] == ["LOST"]
+    assert fake.order_by_client_id("LOST")["status"] == "new"
     assert of(events, OrderAccepted)[0].venue_order_id == fake.order_by_client_id("LOST")["id"]
     (rejected,) = of(events, OrderRejected)
     assert rejected.client_order_id == "NEVER"

@@ -26,7 +26,9 @@ class AlpacaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``feed``, IEX or SIP; ``"crypto"``). ``symbols`` maps an instrument id to its Alpaca symbol
     where the two differ (``"BTCUSD.ALPACA" = "BTC/USD"``); otherwise the symbol is the
     instrument id without its ``.VENUE`` suffix. ``reconnect_min_backoff_s`` is the first
-    delay before a stream reconnects (then doubled per failure with jitter, up to 30 s)."""
+    delay before a stream reconnects (then doubled per failure with jitter, up to 30 s).
+    ``rest_timeout_s`` bounds each REST call (connect and each read), which alpaca-py leaves
+    unbounded."""
 
     paper: bool = True
     asset_class: Literal["stock", "crypto"] = "stock"
@@ -37,6 +39,7 @@ class AlpacaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     data_stream_url: str | None = None
     symbols: dict[str, str] = msgspec.field(default_factory=dict)
     reconnect_min_backoff_s: float = 1.0
+    rest_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         for name, schemes in (
@@ -57,6 +60,11 @@ class AlpacaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "alpaca.reconnect_min_backoff_s must be in (0, 30], got "
                 f"{self.reconnect_min_backoff_s}",
             )
+        if not 0 < self.rest_timeout_s <= 300:
+            raise ConfigError(
+                "INVALID_CONFIG",
+                f"alpaca.rest_timeout_s must be in (0, 300], got {self.rest_timeout_s}",
+            )
         for instrument_id, symbol in self.symbols.items():
             if not instrument_id or not symbol:
                 raise ConfigError(
@@ -66,6 +74,20 @@ class AlpacaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def symbol_of(self, instrument_id: str) -> str:
         """The Alpaca symbol of an instrument."""
         return self.symbols.get(instrument_id) or instrument_id.rpartition(".")[0] or instrument_id
+
+
+def bound_rest_calls(client: Any, timeout_s: float) -> None:
+    """Gives every request of an alpaca-py REST client a timeout (it sets none, so a silent
+    server would hold the caller forever). alpaca-py sends through ``client._session``, a
+    ``requests.Session``."""
+    session = client._session
+    send = session.request
+
+    def request(method: str, url: str, **options: Any) -> Any:
+        options.setdefault("timeout", timeout_s)
+        return send(method, url, **options)
+
+    session.request = request
 
 
 def load_alpaca_config(section: Mapping[str, Any]) -> AlpacaConfig:
@@ -108,5 +130,6 @@ __all__ = [
     "SECRET_KEY_VARIABLE",
     "AlpacaConfig",
     "AlpacaCredentials",
+    "bound_rest_calls",
     "load_alpaca_config",
 ]

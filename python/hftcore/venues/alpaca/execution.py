@@ -34,7 +34,7 @@ from hftcore.model.events import OrderAccepted, OrderFilled, OrderSpec, SubmitOr
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, TimeInForce
 from hftcore.venues.alpaca import _sdk as sdk
-from hftcore.venues.alpaca.config import AlpacaConfig, AlpacaCredentials
+from hftcore.venues.alpaca.config import AlpacaConfig, AlpacaCredentials, bound_rest_calls
 from hftcore.venues.alpaca.streams import (
     EMPTY_JSON,
     Frame,
@@ -162,6 +162,7 @@ class AlpacaVenue(VenueClient):
             raw_data=True,
             url_override=config.trading_url,
         )
+        bound_rest_calls(self.rest, config.rest_timeout_s)
         self.session = StreamSession(self._on_stream_open)
         stream_options: dict[str, Any] = {"paper": config.paper, "raw_data": True}
         if config.trading_stream_url is not None:

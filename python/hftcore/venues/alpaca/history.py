@@ -22,7 +22,7 @@ from hftcore.data.timestamps import to_ns
 from hftcore.errors import HftcoreError, InvalidValue
 from hftcore.model.data import Bar
 from hftcore.venues.alpaca import _sdk as sdk
-from hftcore.venues.alpaca.config import AlpacaConfig, AlpacaCredentials
+from hftcore.venues.alpaca.config import AlpacaConfig, AlpacaCredentials, bound_rest_calls
 from hftcore.venues.alpaca.wire import check_bar
 
 logger = logging.getLogger(__name__)
@@ -88,11 +88,13 @@ def download_bars(
         crypto = sdk.CryptoHistoricalDataClient(
             keys.key_id, keys.secret_key, raw_data=True, url_override=config.data_url
         )
+        bound_rest_calls(crypto, config.rest_timeout_s)
         raw = crypto.get_crypto_bars(sdk.CryptoBarsRequest(**window))
     else:
         stock = sdk.StockHistoricalDataClient(
             keys.key_id, keys.secret_key, raw_data=True, url_override=config.data_url
         )
+        bound_rest_calls(stock, config.rest_timeout_s)
         raw = stock.get_stock_bars(sdk.StockBarsRequest(feed=sdk.DataFeed(config.feed), **window))
     bars: list[Bar] = []
     skipped = 0

@@ -436,7 +436,8 @@ def test_trading_stream_reconnects_and_resyncs_missed_fills(fake: FakeAlpaca) ->
         await until(lambda: venue.session.connections == 2)
         await until(lambda: len(of(events, OrderFilled)) == 2 and bool(of(events, OrderCanceled)))
         fake.send_trade_update("fill", "D", execution_id="late", price="101", qty="1")
-        await asyncio.sleep(0.1)
+        await until(lambda: venue.stats.malformed == 1)  # a fill beyond the order: skipped
+        assert venue.stats.resyncs == 1
 
     events = run_venue(fake, scenario)
     fills = of(events, OrderFilled, "D")
@@ -652,6 +653,8 @@ def test_config_and_credentials_are_checked() -> None:
     paper = AlpacaVenue(AlpacaConfig(), {AAPL: "USD"}, credentials=keys)
     assert live.rest._base_url == "https://api.alpaca.markets"
     assert paper.rest._base_url == "https://paper-api.alpaca.markets"
+    assert live._stream._endpoint == "wss://api.alpaca.markets/stream"
+    assert paper._stream._endpoint == "wss://paper-api.alpaca.markets/stream"
     paper.set_event_sink(lambda event: None)
     with pytest.raises(ConfigError, match="NOT_STARTED"):
         paper.submit("A", limit(0, 1, 100), 1, strategy_id="S1")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -825,3 +827,20 @@ def test_crypto_stream_and_history_use_the_configured_symbol(
     (bar,) = history.bars
     assert (bar.high, bar.volume, bar.ts_event) == (6_150_025, 123_456, 1_709_290_800 * 10**9)
     assert ("GET", "/v1beta3/crypto/us/bars") in fake.requests
+
+
+def test_without_alpaca_py_the_import_names_the_extra() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['alpaca'] = None\n"
+        "from hftcore.errors import ConfigError\n"
+        "try:\n"
+        "    import hftcore.venues.alpaca\n"
+        "except ConfigError as error:\n"
+        "    print(error.code, error.message)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.startswith("MISSING_DEPENDENCY hftcore.venues.alpaca needs alpaca-py")
+    assert "pip install 'hftcore[alpaca]'" in result.stdout

@@ -46,7 +46,7 @@ try:
             TrailingStopOrderRequest,
         )
         from alpaca.trading.stream import TradingStream
-except ImportError as error:  # pragma: no cover - exercised only without the extra
+except ImportError as error:
     raise ConfigError(
         "MISSING_DEPENDENCY",
         f"hftcore.venues.alpaca needs alpaca-py: pip install 'hftcore[alpaca]' ({error})",

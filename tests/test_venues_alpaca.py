@@ -657,6 +657,16 @@ def test_config_and_credentials_are_checked() -> None:
     assert paper.rest._base_url == "https://paper-api.alpaca.markets"
     assert live._stream._endpoint == "wss://api.alpaca.markets/stream"
     assert paper._stream._endpoint == "wss://paper-api.alpaca.markets/stream"
+    with pytest.raises(
+        ConfigError, match="INVALID_HANDLER: the market data handler has no process_quote"
+    ):
+        AlpacaMarketData(config, [AAPL], object(), credentials=keys)
+    with pytest.raises(ConfigError, match="INVALID_INSTRUMENTS"):
+        AlpacaMarketData(config, [], Recorder(), credentials=keys)
+    with pytest.raises(ConfigError, match="INVALID_CONFIG"):
+        AlpacaMarketData(
+            config, [AAPL], Recorder(), credentials=keys, quotes=False, trades=False, bars=False
+        )
     paper.set_event_sink(lambda event: None)
     with pytest.raises(ConfigError, match="NOT_STARTED"):
         paper.submit("A", limit(0, 1, 100), 1, strategy_id="S1")

@@ -99,6 +99,9 @@ class AlpacaMarketData:
             raise ConfigError("INVALID_CONFIG", f"expected an AlpacaConfig, got {config!r}")
         if not instruments or not all(isinstance(item, Instrument) for item in instruments):
             raise ConfigError("INVALID_INSTRUMENTS", "give at least one Instrument")
+        for method in ("process_quote", "process_trade", "process_bar"):
+            if not callable(getattr(handler, method, None)):
+                raise ConfigError("INVALID_HANDLER", f"the market data handler has no {method}")
         if not (quotes or trades or bars):
             raise ConfigError("INVALID_CONFIG", "subscribe to at least one of quotes, trades, bars")
         keys = credentials if credentials is not None else AlpacaCredentials.from_environment()

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 from hftcore.errors import InvalidValue
 from hftcore.model.data import Bar
-from hftcore.model.events import OrderAccepted, OrderDenied, OrderSpec, SubmitOrder
+from hftcore.model.events import OrderAccepted, OrderDenied, OrderFilled, OrderSpec, SubmitOrder
 from hftcore.model.orders import OrderType
 from hftcore.node.config import NodeConfig, parse_config
 from hftcore.node.kernel import TradingNode
 from hftcore.node.paper import PAPER_VENUE, PaperSummary, PaperVenue, summarize
 from hftcore.node.strategy import Strategy
+from hftcore.oms.contingency import make_bracket
 from hftcore.store.sqlite import SqliteEventStore
 
 INSTRUMENT = "ABC.SIM"
@@ -208,3 +210,96 @@ def test_a_recovered_id_submitted_again_is_denied_and_never_sent(tmp_path: Path)
         assert _kinds(store, limit).count("OrderSubmitted") == 1
         assert node.execution.oms.order(limit).status is status
         assert venue.open_orders() == []
+
+
+def _bracket(node: TradingNode) -> tuple[str, str, str]:
+    """A buy limit at 99.00 (resting on bars above it) with a take-profit at 105.00 and a
+    stop-loss at 95.00 held until it fills. The children are not reduce-only: the paper (bar)
+    venue has no reduce-only orders."""
+    ids = tuple(node.next_client_order_id("S") for _ in range(3))
+    entry, take_profit, stop_loss = ids
+    for bracket_submit in make_bracket(
+        "S",
+        Strategy.limit(INSTRUMENT, 0, 4, 9_900),
+        take_profit_price=10_500,
+        stop_loss_trigger=9_500,
+        client_order_ids=(entry, take_profit, stop_loss),
+        order_list_id="L1",
+        ts=node.clock.timestamp_ns(),
+    ):
+        order = msgspec.structs.replace(bracket_submit.order, reduce_only=False)
+        node.execute(msgspec.structs.replace(bracket_submit, order=order))
+    return entry, take_profit, stop_loss
+
+
+def _statuses(node: TradingNode, *ids: str) -> list[str]:
+    oms = node.execution.oms
+    return [oms.order(cid).status.name for cid in ids]  # type: ignore[union-attr]
+
+
+def _recover(store: SqliteEventStore) -> tuple[TradingNode, PaperVenue]:
+    node, venue = _node(store)
+    state = node.rebuild_from(store)
+    venue.restore(node.execution.oms, state)
+    assert node.reconcile_venues(store, state).report.consistent
+    return node, venue
+
+
+def test_a_bracket_keeps_its_children_held_across_a_restart(tmp_path: Path) -> None:
+    with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        node, venue = _node(store)
+        node.advance_to(DAY)
+        node.process_bar(_bar(1, 10_000, 10_100))
+        entry, take_profit, stop_loss = _bracket(node)
+        assert _statuses(node, entry, take_profit, stop_loss) == [
+            "ACCEPTED",
+            "INITIALIZED",
+            "INITIALIZED",
+        ]
+    with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        node, venue = _recover(store)
+        # Held, not lost: reconciliation leaves the children alone and nothing was sent.
+        assert node.execution.contingencies.held_orders() == {take_profit, stop_loss}
+        assert _statuses(node, take_profit, stop_loss) == ["INITIALIZED", "INITIALIZED"]
+        assert venue.open_orders() == [entry]
+        # The list still works: once prices come again, the entry's fill releases both
+        # children to the venue.
+        node.advance_to(2 * DAY)
+        node.process_bar(_bar(2, 9_950, 10_050))
+        node.advance_to(3 * DAY)
+        node.process_bar(_bar(3, 9_800, 10_000))
+        assert _statuses(node, entry, take_profit) == ["FILLED", "ACCEPTED"]
+        assert take_profit in venue.open_orders()
+        assert node.execution.oms.order(stop_loss).is_open  # type: ignore[union-attr]
+        assert node.execution.contingencies.held_orders() == frozenset()
+
+
+def test_children_released_but_not_sent_before_a_crash_are_sent_after_it(
+    tmp_path: Path,
+) -> None:
+    with SqliteEventStore(tmp_path / "first.sqlite") as store:
+        node, _ = _node(store)
+        node.advance_to(DAY)
+        node.process_bar(_bar(1, 10_000, 10_100))
+        entry, take_profit, stop_loss = _bracket(node)
+        node.advance_to(2 * DAY)
+        node.process_bar(_bar(2, 9_800, 10_000))
+        logged = list(store.events())
+    fill_seq = next(
+        stored.seq
+        for stored in logged
+        if isinstance(stored.event, OrderFilled) and stored.event.client_order_id == entry
+    )
+    # The node died right after logging the entry's fill: nothing of the children was sent.
+    with SqliteEventStore(tmp_path / "crashed.sqlite") as store:
+        store.append_many([stored.event for stored in logged if stored.seq <= fill_seq])
+    with SqliteEventStore(tmp_path / "crashed.sqlite") as store:
+        assert _kinds(store, take_profit) == ["SubmitOrder", "OrderInitialized"]
+        node, venue = _recover(store)
+        assert _statuses(node, entry, take_profit) == ["FILLED", "ACCEPTED"]
+        assert take_profit in venue.open_orders()
+        assert node.execution.oms.order(stop_loss).is_open  # type: ignore[union-attr]
+        for child in (take_profit, stop_loss):
+            kinds = _kinds(store, child)
+            assert kinds.count("OrderSubmitted") == 1
+            assert kinds.count("OrderCanceled") == 0

@@ -442,6 +442,8 @@ def test_appending_the_report_brings_the_log_in_line(store: EventStore) -> None:
         ({"venue_fills": [fill("C1", "T1", 0)]}, "INVALID_FILL"),
         ({"venue_fills": [fill("C1", "", 1)]}, "MISSING_ID"),
         ({"venue_fills": 5}, "INVALID_FILL"),
+        ({"held": "C1"}, "INVALID_HELD"),
+        ({"held": [1]}, "INVALID_HELD"),
     ],
 )
 def test_reconcile_refuses_bad_input(

@@ -235,7 +235,7 @@ class ExecutionEngine:
         order = self.oms.order(command.client_order_id)
         if order is None:
             return
-        self._actions(self.contingencies.register(order, ts), ts)
+        self.apply_actions(self.contingencies.register(order, ts), ts)
 
     def _route_submit(self, command: SubmitOrder, ts: int) -> None:
         """A submit that may go now: emulate it, or check it and send it."""
@@ -246,7 +246,7 @@ class ExecutionEngine:
         name, venue = self.venue_for(spec.instrument_id)
         emulator = self._emulators[name]
         if order.status is OrderStatus.INITIALIZED and emulator.requires_emulation(spec):
-            self._actions(emulator.hold(order, ts), ts)
+            self.apply_actions(emulator.hold(order, ts), ts)
             return
         price = spec.price or spec.trigger_price or self.cache.last_price(spec.instrument_id)
         if price is None:
@@ -333,7 +333,7 @@ class ExecutionEngine:
     def _modify(self, command: ModifyOrder, ts: int) -> None:
         order = self.oms.order(command.client_order_id)
         if order is not None and order.is_emulated:
-            self._actions(self.emulator_for(order.instrument_id).modify(command, ts), ts)
+            self.apply_actions(self.emulator_for(order.instrument_id).modify(command, ts), ts)
             return
         answer = self.oms.prepare_modify(command, ts)
         self._emit(answer)
@@ -353,7 +353,9 @@ class ExecutionEngine:
                 self._drain()
                 venue.cancel(answer.client_order_id, ts)
 
-    def _actions(self, actions: OmsActions, ts: int) -> None:
+    def apply_actions(self, actions: OmsActions, ts: int) -> None:
+        """Emits the local events of ``actions`` and issues their commands, as the OMS parts
+        (contingencies, emulators) decided them."""
         for event in actions.events:
             self._emit(event)
         self._drain()
@@ -387,7 +389,7 @@ class ExecutionEngine:
     ) -> None:
         """A new market price: the emulator may release orders, the gate marks positions."""
         emulator = self._emulators[self.venue_for(instrument_id)[0]]
-        self._actions(emulator.on_price(instrument_id, bid=bid, ask=ask, last=last, ts=ts), ts)
+        self.apply_actions(emulator.on_price(instrument_id, bid=bid, ask=ask, last=last, ts=ts), ts)
         mark = (
             last
             if last is not None
@@ -456,7 +458,7 @@ class ExecutionEngine:
         if isinstance(event, OrderFilled):
             self.bus.publish(f"events.fill.{event.strategy_id}", event)
         if follow:
-            self._actions(follow, ts)
+            self.apply_actions(follow, ts)
 
 
 def _money_text(raw: int) -> str:

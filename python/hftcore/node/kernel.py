@@ -28,6 +28,7 @@ from hftcore.model.events import (
     ModifyOrder,
     OrderDenied,
     OrderEvent,
+    OrderFilled,
     OrderInitialized,
     OrderSpec,
     SubmitOrder,
@@ -39,6 +40,7 @@ from hftcore.node.config import NodeConfig
 from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
+from hftcore.oms.order import OrderStatus
 from hftcore.oms.throttle import Throttler
 from hftcore.store.base import EventStore
 from hftcore.store.recovery import (
@@ -219,10 +221,13 @@ class TradingNode:
         2. Every stored order event goes to the OMS and every fill to the portfolio, in log
            order; EMULATED orders go back to their emulator; working orders back into the risk
            gate (those with a price: limit, stop, or any order once the instrument has a mark),
-           and each instrument's net position too.
-        3. The venue clients' open orders are compared with the log (``reconcile``); the
-           events that brings (fills the log lacks, orders the venue no longer has) are
-           appended, then applied like live venue events.
+           and each instrument's net position too. OCO/OTO/bracket lists are followed through
+           the log again, so children waiting for their parent stay held.
+        3. The venue clients' open orders are compared with the log (``reconcile``, held
+           children aside); the events that brings (fills the log lacks, orders the venue no
+           longer has) are appended, then applied like live venue events. Last, the lists get
+           what they still need: children released before the node stopped but never sent
+           (their parent's fill is in the log) are sent now.
 
         Every client order id in the log stays used: :meth:`next_client_order_id` skips them.
         """
@@ -250,9 +255,30 @@ class TradingNode:
             ]
         )
         oms = self.execution.oms
-        state = rebuild(store, apply_order_event=oms.apply, apply_fill=self.portfolio.apply_fill)
+        contingencies = self.execution.contingencies
+
+        last_fill_price: dict[str, int] = {}
+
+        def apply_order_event(event: OrderEvent) -> None:
+            order = oms.apply(event)
+            if order is not None:
+                contingencies.replay(order, event)
+            if isinstance(event, OrderFilled):
+                last_fill_price[event.instrument_id] = event.last_price
+
+        state = rebuild(
+            store, apply_order_event=apply_order_event, apply_fill=self.portfolio.apply_fill
+        )
+        contingencies.resume_after_replay()
+        # The last known trade price marks the gate and the portfolio until market data comes:
+        # what the lists send at the end of the recovery needs a reference price.
+        for instrument_id, fill_price in last_fill_price.items():
+            self.risk.on_price(instrument_id, fill_price, now)
+            self.portfolio.mark(instrument_id, fill_price)
         self._used_client_order_ids |= state.used_client_order_ids
         for order in oms.orders(open_only=True):
+            if order.status is OrderStatus.INITIALIZED:
+                continue  # never reached the gate: held by a list, or never sent
             if order.is_emulated:
                 self.execution.emulator_for(order.instrument_id).restore(order)
                 continue
@@ -295,12 +321,20 @@ class TradingNode:
         """Step 3 of :meth:`recover`, after :meth:`rebuild_from` (a simulated venue may be
         restored from the rebuilt orders in between)."""
         now = self.clock.timestamp_ns()
-        report = reconcile(state, self._venue_open_orders(), None, ts=now)
+        contingencies = self.execution.contingencies
+        report = reconcile(
+            state,
+            self._venue_open_orders(),
+            None,
+            held=contingencies.held_orders(),
+            ts=now,
+        )
         appended = store.append_many(report.events)
         fresh = [
             event for event, ack in zip(report.events, appended, strict=True) if not ack.duplicate
         ]
         self.execution.apply_recovered(fresh)
+        self.execution.apply_actions(contingencies.settle_all(now), now)
         if not report.consistent:
             logger.warning(
                 "reconciliation: %d events, lost %s, external %s, mismatches %s %s",

@@ -46,6 +46,7 @@ from hftcore.model.events import (
     OrderDenied,
     OrderEvent,
     OrderFilled,
+    OrderInitialized,
     OrderSpec,
     OrderUpdated,
     SubmitOrder,
@@ -246,6 +247,47 @@ class ContingencyManager:
                 group.closed = True
             for member_id in group.members:
                 self._settle(self._links[member_id], stamp, step)
+        return step.actions()
+
+    # -- after a restart ----------------------------------------------------------------------
+
+    def replay(self, order: Order, event: OrderEvent) -> None:
+        """Rebuilding from the event log: follows ``event``, already applied to ``order`` by the
+        ``OrderManager``, as it did live (an ``OrderInitialized`` registers the order), without
+        acting: what was decided then is in the log after it. Call :meth:`resume_after_replay`
+        once the log is replayed."""
+        if isinstance(event, OrderInitialized):
+            if order.client_order_id not in self._registered:
+                self.register(order, event.ts_init)
+        else:
+            self.on_event(event)
+
+    def resume_after_replay(self) -> None:
+        """Undoes the replay's decisions the log shows were not carried out before the node
+        stopped: a member released but never sent (still INITIALIZED) is held again, and a
+        cancel requested of a member still working (not PENDING_CANCEL) is forgotten. The next
+        :meth:`settle_all` decides them anew."""
+        for link in self._links.values():
+            order = self._orders.order(link.client_order_id)
+            assert order is not None
+            if order.is_closed:
+                continue
+            if order.status is OrderStatus.INITIALIZED:
+                link.held = True
+                link.cancel_requested = False
+            elif link.cancel_requested and order.status is not OrderStatus.PENDING_CANCEL:
+                link.cancel_requested = False
+
+    def held_orders(self) -> frozenset[str]:
+        """Client order ids of the members held here (children waiting for their parent)."""
+        return frozenset(cid for cid in self._links if self.is_held(cid))
+
+    def settle_all(self, ts: int) -> OmsActions:
+        """Brings every list member in line with its parent and group (after a restart: what
+        the lists still need, e.g. the children of a parent filled while the node was down)."""
+        step = _Step()
+        for link in self._links.values():
+            self._settle(link, ts, step)
         return step.actions()
 
     # -- the rules -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ and decides what to do about the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
@@ -347,6 +347,7 @@ def reconcile(
     venue_positions: Mapping[str, int] | None,
     *,
     venue_fills: Iterable[OrderFilled] = (),
+    held: Collection[str] = (),
     ts: int,
 ) -> ReconciliationReport:
     """Compares the rebuilt state with the venue's open orders, net positions per instrument
@@ -356,12 +357,16 @@ def reconcile(
     log never recorded the submit; ``OrderAccepted`` when the venue works it and the log has no
     venue order id; the fills the log lacks (with the order's strategy); ``OrderUpdated`` when the
     venue's quantity or prices differ; ``OrderCanceled`` (reason ``NOT_FOUND_AT_VENUE``) when the
-    order is open locally, not held by the emulator, unknown at the venue and not completed by
-    the missing fills. Orders are never re-sent."""
+    order is open locally, not held by the emulator or the node (``held``: contingent children
+    waiting for their parent), unknown at the venue and not completed by the missing fills.
+    Orders are never re-sent."""
     if not isinstance(recovered, RecoveredState):
         raise InvalidValue("INVALID_STATE", "recovered must be the RecoveredState from rebuild")
     if isinstance(ts, bool) or not isinstance(ts, int) or ts < 0:
         raise InvalidValue("INVALID_TIMESTAMP", f"ts must be ns >= 0, got {ts!r}")
+    if isinstance(held, str) or not all(isinstance(cid, str) for cid in held):
+        raise InvalidValue("INVALID_HELD", "held must be a collection of client order ids")
+    held = frozenset(held)
     open_orders = _validated_venue_orders(venue_open_orders)
     fills = _validated_fills(venue_fills)
     positions = _validated_positions(venue_positions)
@@ -407,7 +412,7 @@ def reconcile(
     for cid, order in recovered.orders.items():
         at_venue = venue_order_of.get(cid)
         order_fills = sorted(missing.get(cid, ()), key=lambda f: (f.ts_event, f.trade_id))
-        working = order.is_open and not order.emulated
+        working = order.is_open and not order.emulated and cid not in held
         if at_venue is None and not order_fills:
             if working:
                 events.append(_lost(order, ts))

@@ -5,13 +5,14 @@ Not collected by pytest: hftbacktest pins numpy through numba (installing it her
 from 2.4 to 2.2), so it stays out of the ``bench`` extra. ``scripts/compare-hftbacktest.sh``
 runs it from a scratch environment that sees the package built by ``scripts/setup.sh``.
 
-After one warm-up of each, the two replays alternate for ``ROUNDS`` rounds (so load on a
-shared machine falls on both alike); prints the median of each in records per second, and
-checks that both end on the same best bid and ask.
+After one warm-up of each, the two replays alternate for ``ROUNDS`` rounds (``HBT_ROUNDS``,
+default 7), so load on a shared machine falls on both alike; prints the median of each in
+records per second, and checks that both end on the same best bid and ask.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Any
@@ -71,7 +72,7 @@ def hftbacktest_run(events: Any, low: float, high: float) -> tuple[float, float]
     return top
 
 
-ROUNDS = 7
+ROUNDS = int(os.environ.get("HBT_ROUNDS", "7"))
 
 
 def timed(run: Any) -> float:

@@ -117,16 +117,17 @@ def run_bars(
     node.start()
     current: int | None = None
     for index, bar in enumerate(bars):
-        if current is not None and bar.ts_event < current:
-            raise InvalidData(
-                "OUT_OF_ORDER",
-                f"bar {index} ({bar.instrument_id}) at {bar.ts_event} comes after {current}",
-            )
-        if current is not None and bar.ts_event != current:
-            recorder.sample(current)
-        if bar.ts_event != current:
-            node.advance_to(bar.ts_event)
-            current = bar.ts_event
+        ts = bar.ts_event
+        if ts != current:
+            if current is not None:
+                if ts < current:
+                    raise InvalidData(
+                        "OUT_OF_ORDER",
+                        f"bar {index} ({bar.instrument_id}) at {ts} comes after {current}",
+                    )
+                recorder.sample(current)
+            node.advance_to(ts)
+            current = ts
         node.process_bar(bar)
     if current is not None:
         recorder.sample(current)

@@ -11,8 +11,13 @@
 * ``test_daily_bars``: 20 stocks x 30 years of real daily bars (the bundled
   ``sp500_20_stocks_daily_adjclose``, 1990-2019) through ``run_bars`` with an idle strategy
   subscribed to every instrument's bars. Units: bars.
-* ``test_hftbacktest_l2_replay`` (only where the benchmark-only ``hftbacktest`` is installed):
-  hftbacktest replaying the same L2 deltas and prints with no orders, for comparison.
+* ``test_nautilus_daily_bars`` and ``test_nautilus_l2_backtest[idle|on_book]``: NautilusTrader's
+  ``BacktestEngine`` (the ``bench`` extra; see ``nautilus_peer.py``) on the same bars and the
+  same L2 stream, with the equivalent strategies; each checks that Nautilus saw as many events
+  as our node and ends in the same state (every instrument's last close; the same top of book
+  and, for ``on_book``, as many top-of-book changes as our ``BookReader`` was called for).
+  ``compare_nautilus_backtest.py`` prints both side by side with the ratio.
+* hftbacktest replaying the same L2 deltas and prints with no orders: ``compare_hftbacktest.py``.
 
 Run with timings: ``.venv/bin/pytest bench/bench_node.py --benchmark-enable``.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+import nautilus_peer
 import numpy as np
 import pytest
 from hftcore import l2_replay_from_l3, synthetic_l3_messages
@@ -123,37 +129,122 @@ def daily_bars() -> tuple[list[Any], list[Bar]]:
     return instruments, merged
 
 
+def bar_node(instruments: list[Any]) -> tuple[TradingNode, BarWatcher]:
+    """A node trading ``instruments`` on one :class:`BarVenue`, with a :class:`BarWatcher`."""
+    config = parse_config(
+        {
+            "instruments": [
+                {
+                    "instrument_id": i.instrument_id,
+                    "tick_size": i.tick_size,
+                    "price_precision": i.price_precision,
+                    "lot_size": i.lot_size,
+                    "size_precision": i.size_precision,
+                }
+                for i in instruments
+            ]
+        },
+        environ={},
+    )
+    node = TradingNode(config)
+    venue = BarVenue("XNAS", {node.cache.instrument(i.instrument_id): "USD" for i in instruments})
+    node.add_venue("XNAS", venue)
+    watcher = BarWatcher("WATCH")
+    node.add_strategy(watcher)
+    return node, watcher
+
+
 def test_daily_bars(benchmark: Benchmark) -> None:
     instruments, bars = daily_bars()
     assert len(bars) == 20 * YEARS * 252
 
     def setup() -> tuple[tuple[TradingNode, BarWatcher], dict[str, Any]]:
-        config = parse_config(
-            {
-                "instruments": [
-                    {
-                        "instrument_id": i.instrument_id,
-                        "tick_size": i.tick_size,
-                        "price_precision": i.price_precision,
-                        "lot_size": i.lot_size,
-                        "size_precision": i.size_precision,
-                    }
-                    for i in instruments
-                ]
-            },
-            environ={},
-        )
-        node = TradingNode(config)
-        venue = BarVenue(
-            "XNAS", {node.cache.instrument(i.instrument_id): "USD" for i in instruments}
-        )
-        node.add_venue("XNAS", venue)
-        watcher = BarWatcher("WATCH")
-        node.add_strategy(watcher)
-        return (node, watcher), {}
+        return bar_node(instruments), {}
 
     def run(node: TradingNode, watcher: BarWatcher) -> int:
         run_bars(node, bars)
         return watcher.bars
 
     assert timed(benchmark, len(bars), setup, run) == len(bars)
+
+
+def test_nautilus_daily_bars(benchmark: Benchmark) -> None:
+    instruments, bars = daily_bars()
+    data = nautilus_peer.bar_data(instruments, bars)
+    node, watcher = bar_node(instruments)
+    run_bars(node, bars)
+
+    def setup() -> tuple[tuple[Any, nautilus_peer.NautilusBarWatcher], dict[str, Any]]:
+        return nautilus_peer.prepare_daily_bars(data), {}
+
+    def run(engine: Any, nautilus_watcher: nautilus_peer.NautilusBarWatcher) -> Any:
+        engine.run()
+        engine.dispose()
+        return nautilus_watcher
+
+    nautilus_watcher = timed(benchmark, len(bars), setup, run)
+    assert nautilus_watcher.bars == watcher.bars == len(bars)
+    ours = {}
+    for instrument in instruments:
+        last = node.cache.bar(instrument.instrument_id, "1-DAY")
+        assert last is not None
+        ours[instrument.instrument_id.split(".")[0]] = instrument.ticks_to_str(last.close)
+    theirs = {symbol: str(close) for symbol, close in nautilus_watcher.last_close.items()}
+    assert theirs == ours
+
+
+@pytest.fixture(scope="module")
+def nautilus_l2(l2_data: tuple[Records, Records]) -> nautilus_peer.L2Data:
+    instrument = book_node(DEMO_VENUE).cache.instrument(INSTRUMENT_ID)
+    return nautilus_peer.l2_data(instrument, *l2_data)
+
+
+@pytest.fixture(scope="module")
+def our_l2_outcome(l2_data: tuple[Records, Records]) -> tuple[tuple[Any, ...], int]:
+    """Our node's final top of book (as decimal text) and ``BookReader`` call count."""
+    node = book_node(DEMO_VENUE)
+    reader = BookReader("READER")
+    node.add_strategy(reader)
+    run_book(node, *l2_data)
+    instrument = node.cache.instrument(INSTRUMENT_ID)
+    book = node.cache.book(INSTRUMENT_ID)
+    top = tuple(
+        (instrument.ticks_to_str(price), instrument.lots_to_str(quantity))
+        for price, quantity in (book.best_bid(), book.best_ask())
+    )
+    return top, reader.calls
+
+
+NAUTILUS_STRATEGIES: dict[str, Any] = {
+    "idle": nautilus_peer.NautilusIdle,
+    "on_book": nautilus_peer.NautilusBookReader,
+}
+
+
+@pytest.mark.parametrize("strategy", list(NAUTILUS_STRATEGIES))
+def test_nautilus_l2_backtest(
+    benchmark: Benchmark,
+    l2_data: tuple[Records, Records],
+    nautilus_l2: nautilus_peer.L2Data,
+    our_l2_outcome: tuple[tuple[Any, ...], int],
+    strategy: str,
+) -> None:
+    deltas, trades = l2_data
+
+    def setup() -> tuple[tuple[Any, Any], dict[str, Any]]:
+        instance = NAUTILUS_STRATEGIES[strategy]()
+        return (nautilus_peer.prepare_l2_stream(nautilus_l2, instance), instance), {}
+
+    def run(engine: Any, instance: Any) -> tuple[Any, Any]:
+        engine.run()
+        return engine, instance
+
+    engine, instance = timed(benchmark, len(deltas) + len(trades), setup, run)
+    top, calls = our_l2_outcome
+    assert engine.iteration == len(deltas) + len(trades)
+    if isinstance(instance, nautilus_peer.NautilusBookReader):
+        # (An idle Nautilus strategy has no book in the cache: nothing subscribed to one.)
+        assert nautilus_peer.top_of_book(engine, nautilus_l2.instrument.id) == top
+        assert (instance.deltas, instance.trades) == (len(deltas), len(trades))
+        assert instance.calls == calls
+    engine.dispose()

@@ -157,6 +157,7 @@ def test_several_strategies_keep_their_own_positions_and_share_cash() -> None:
     portfolio.apply_fill(fill(SELL, 10_100, 4, strategy="T"))
     assert portfolio.net_quantity("AAPL.XNAS") == 6
     assert portfolio.net_quantity("AAPL.XNAS", "T") == -4
+    assert portfolio.net_quantities() == {"AAPL.XNAS": 6}
     assert [p.strategy_id for p in portfolio.positions(instrument_id="AAPL.XNAS")] == ["S", "T"]
     assert portfolio.position("T", "AAPL.XNAS").realized_pnl == 0  # type: ignore[union-attr]
     assert portfolio.position("U", "AAPL.XNAS") is None

@@ -76,3 +76,19 @@ def test_cache_keeps_the_latest_state_and_refuses_unknown_instruments() -> None:
     cache.update_trade(Trade("A.SIM", 103, 1, 0, "t1", 12, 12))
     assert cache.last_price("A.SIM") == 103
     assert cache.book("A.SIM").best_bid() is None
+
+
+def test_the_last_close_is_that_of_the_latest_bar_of_any_bar_type() -> None:
+    cache = Cache()
+    cache.add_instrument(Instrument("A.SIM", "0.01", 2, "1", 0))
+    cache.add_instrument(Instrument("B.SIM", "0.01", 2, "1", 0))
+    cache.update_bar(Bar("A.SIM", "1-DAY", 100, 110, 90, 105, 1000, 50, 50))
+    cache.update_bar(Bar("A.SIM", "5-MINUTE", 100, 110, 90, 104, 10, 40, 40))
+    assert cache.last_price("A.SIM") == 105  # the daily bar closed later
+    cache.update_bar(Bar("A.SIM", "5-MINUTE", 100, 110, 90, 103, 10, 60, 60))
+    assert cache.last_price("A.SIM") == 103
+    assert cache.bar("A.SIM", "1-DAY").close == 105  # type: ignore[union-attr]
+    assert cache.bar("A.SIM", "1-HOUR") is None
+    assert cache.last_price("B.SIM") is None
+    cache.update_bar(Bar("B.SIM", "1-DAY", 200, 210, 190, 201, 1000, 70, 70))
+    assert (cache.last_price("A.SIM"), cache.last_price("B.SIM")) == (103, 201)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+import numpy as np
 import pytest
 from hftcore import Instrument
 from hftcore.errors import ConfigError, InvalidData, InvalidValue
-from hftcore.model.data import Quote
+from hftcore.model.data import Bar, Quote
 from hftcore.model.events import OrderFilled, OrderSpec, SubmitOrder
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
 from hftcore.venues import (
@@ -731,3 +732,31 @@ def test_same_inputs_give_the_same_events() -> None:
     first = session()
     assert first == session()
     assert len(fills(first)) >= 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("open", 10_000.0), ("high", True), ("close", "10000"), ("volume", 1.5), ("ts_event", None)],
+)
+def test_a_bar_field_that_is_not_an_integer_is_refused(field: str, value: object) -> None:
+    venue, recorder = make_venue()
+    good = bar(100, 10_000, 10_000, 10_000, 10_000)
+    with pytest.raises(InvalidData) as error:
+        venue.on_bar(msgspec.structs.replace(good, **{field: value}))
+    assert error.value.code == "INVALID_BAR"
+    assert venue.now is None
+    assert recorder.events == []
+
+
+def test_numpy_integer_bar_fields_are_accepted_with_and_without_working_orders() -> None:
+    venue, recorder = make_venue()
+    venue.on_bar(
+        Bar(INSTRUMENT_ID, "1-MINUTE", *np.array([10_000, 10_010, 9_990, 10_000, 5, 100, 100]))
+    )
+    assert venue.now == 100
+    venue.submit("A", spec(BUY, MARKET, 1), 100, strategy_id="S")
+    recorder.take()
+    venue.on_bar(
+        Bar(INSTRUMENT_ID, "1-MINUTE", *np.array([10_020, 10_030, 10_000, 10_010, 5, 200, 200]))
+    )
+    assert fills(recorder.take()) == [(10_020, 1, "TAKER")]

@@ -104,11 +104,21 @@ def is_integer(value: object) -> TypeGuard[Integral]:
     return type(value) is int or (isinstance(value, Integral) and not isinstance(value, bool))
 
 
+_PLAIN_INT = frozenset({int})
+
+
+def all_integers(values: tuple[object, ...]) -> bool:
+    """Whether every value is an int (or NumPy integer), not a bool: :func:`is_integer` of
+    each, with one C-level type check first for the usual all-``int`` case (hot data paths)."""
+    return _PLAIN_INT.issuperset(map(type, values)) or all(map(is_integer, values))
+
+
 __all__ = [
     "FEE_RATE_DENOMINATOR",
     "MONEY_SCALE",
     "MONEY_UNIT",
     "MoneyInput",
+    "all_integers",
     "exact_ratio",
     "fee",
     "fee_rate",

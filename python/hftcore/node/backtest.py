@@ -10,7 +10,7 @@ timestamp the portfolio is sampled, and the run becomes a :class:`BacktestResult
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hftcore._core import Instrument
@@ -34,6 +34,32 @@ def bundled_bar_events(name: str, instrument_id: str | None = None) -> tuple[Ins
 
 
 @dataclass(slots=True)
+class _Series:
+    """One instrument's sampled position and price. Most samples repeat the previous value
+    (an instrument's price moves once per bar, its position on fills), so each exact value is
+    converted to a float only when it changes."""
+
+    instrument: Instrument
+    positions: list[float]
+    prices: list[float]
+    quantity: int = 0
+    quantity_value: float = 0.0
+    price: int | None = None
+    price_value: float = 0.0
+    """The last known price as a float, 0.0 before the first one."""
+
+    def record(self, quantity: int, price: int | None) -> None:
+        if quantity != self.quantity:
+            self.quantity = quantity
+            self.quantity_value = self.instrument.lots_to_float(quantity)
+        self.positions.append(self.quantity_value)
+        if price is not None and price != self.price:
+            self.price = price
+            self.price_value = self.instrument.ticks_to_float(price)
+        self.prices.append(self.price_value)
+
+
+@dataclass(slots=True)
 class _Recorder:
     node: TradingNode
     timestamps: list[int]
@@ -41,6 +67,13 @@ class _Recorder:
     positions: dict[str, list[float]]
     prices: dict[str, list[float]]
     fills: list[FillRecord]
+    series: list[_Series] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.series = [
+            _Series(self.node.cache.instrument(instrument_id), series, self.prices[instrument_id])
+            for instrument_id, series in self.positions.items()
+        ]
 
     def on_fill(self, fill: OrderFilled) -> None:
         instrument = self.node.cache.instrument(fill.instrument_id)
@@ -58,19 +91,14 @@ class _Recorder:
         )
 
     def sample(self, ts: int) -> None:
-        snapshot = self.node.portfolio.sample(ts)
+        portfolio, cache = self.node.portfolio, self.node.cache
+        snapshot = portfolio.sample(ts)
         self.timestamps.append(ts)
         self.equity.append(snapshot.equity / 1e12)
-        for instrument in self.node.cache.instruments():
-            instrument_id = instrument.instrument_id
-            self.positions[instrument_id].append(
-                instrument.lots_to_float(self.node.portfolio.net_quantity(instrument_id))
-            )
-            price = self.node.cache.last_price(instrument_id)
-            previous = self.prices[instrument_id][-1] if self.prices[instrument_id] else 0.0
-            self.prices[instrument_id].append(
-                instrument.ticks_to_float(price) if price is not None else previous
-            )
+        held = portfolio.net_quantities()
+        for series in self.series:
+            instrument_id = series.instrument.instrument_id
+            series.record(held.get(instrument_id, 0), cache.last_price(instrument_id))
 
 
 def run_bars(
@@ -89,16 +117,17 @@ def run_bars(
     node.start()
     current: int | None = None
     for index, bar in enumerate(bars):
-        if current is not None and bar.ts_event < current:
-            raise InvalidData(
-                "OUT_OF_ORDER",
-                f"bar {index} ({bar.instrument_id}) at {bar.ts_event} comes after {current}",
-            )
-        if current is not None and bar.ts_event != current:
-            recorder.sample(current)
-        if bar.ts_event != current:
-            node.advance_to(bar.ts_event)
-            current = bar.ts_event
+        ts = bar.ts_event
+        if ts != current:
+            if current is not None:
+                if ts < current:
+                    raise InvalidData(
+                        "OUT_OF_ORDER",
+                        f"bar {index} ({bar.instrument_id}) at {ts} comes after {current}",
+                    )
+                recorder.sample(current)
+            node.advance_to(ts)
+            current = ts
         node.process_bar(bar)
     if current is not None:
         recorder.sample(current)

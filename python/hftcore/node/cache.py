@@ -16,7 +16,10 @@ class Cache:
         self._books: dict[str, OrderBookL2] = {}
         self._quotes: dict[str, Quote] = {}
         self._trades: dict[str, Trade] = {}
-        self._bars: dict[tuple[str, str], Bar] = {}
+        self._bars: dict[str, dict[str, Bar]] = {}
+        """Latest bar per instrument, then per bar type."""
+        self._latest_bars: dict[str, Bar] = {}
+        """Per instrument, its bar (of any type) with the latest ``ts_event``."""
 
     def add_instrument(self, instrument: Instrument) -> None:
         if instrument.instrument_id in self._instruments:
@@ -54,7 +57,8 @@ class Cache:
         return self._trades.get(instrument_id)
 
     def bar(self, instrument_id: str, bar_type: str) -> Bar | None:
-        return self._bars.get((instrument_id, bar_type))
+        bars = self._bars.get(instrument_id)
+        return None if bars is None else bars.get(bar_type)
 
     def last_price(self, instrument_id: str) -> int | None:
         """The freshest price known: last trade, else mid of the last quote, else last close."""
@@ -64,8 +68,8 @@ class Cache:
         quote = self._quotes.get(instrument_id)
         if quote is not None and quote.bid_price and quote.ask_price:
             return (quote.bid_price + quote.ask_price) // 2
-        closes = [bar for (iid, _), bar in self._bars.items() if iid == instrument_id]
-        return max(closes, key=lambda bar: bar.ts_event).close if closes else None
+        bar = self._latest_bars.get(instrument_id)
+        return None if bar is None else bar.close
 
     def update_quote(self, quote: Quote) -> None:
         self._quotes[quote.instrument_id] = quote
@@ -74,4 +78,8 @@ class Cache:
         self._trades[trade.instrument_id] = trade
 
     def update_bar(self, bar: Bar) -> None:
-        self._bars[(bar.instrument_id, bar.bar_type)] = bar
+        bars = self._bars.setdefault(bar.instrument_id, {})
+        bars[bar.bar_type] = bar
+        self._latest_bars[bar.instrument_id] = (
+            bar if len(bars) == 1 else max(bars.values(), key=lambda latest: latest.ts_event)
+        )

@@ -74,14 +74,18 @@ class RiskEngine:
 
     def __init__(self, limits: AccountLimits | None = None) -> None:
         self.gate = RiskGate(limits)
+        self._indices: dict[str, int] = {}
         self._order_ids: dict[str, int] = {}
         self._numbers = itertools.count(1)
 
     def register(self, instrument: Instrument, limits: InstrumentLimits | None) -> None:
-        self.gate.register_instrument(instrument, limits)
+        self._indices[instrument.instrument_id] = self.gate.register_instrument(instrument, limits)
 
     def index(self, instrument_id: str) -> int:
-        return self.gate.instrument_index(instrument_id)
+        """The gate's index of an instrument (asked once, at registration: every price and
+        order needs it); an unknown one raises the gate's error."""
+        index = self._indices.get(instrument_id)
+        return self.gate.instrument_index(instrument_id) if index is None else index
 
     def check_submit(self, client_order_id: str, spec: OrderSpec, price: int, ts: int) -> int:
         """0 when approved (the gate then counts the order as open), else a RejectReason."""
@@ -147,6 +151,7 @@ class ExecutionEngine:
         self._emulators: dict[str, OrderEmulator] = {}
         self._throttlers: dict[str, Throttler] = {}
         self._venue_of_instrument: dict[str, str] = {}
+        self._emulator_of_instrument: dict[str, OrderEmulator] = {}
         self._pending: deque[OrderEvent] = deque()
         self._draining = False
         self.events_processed = 0
@@ -166,6 +171,7 @@ class ExecutionEngine:
             self._throttlers[name] = throttler
         for instrument_id in venue.instrument_ids:
             self._venue_of_instrument[instrument_id] = name
+            self._emulator_of_instrument[instrument_id] = self._emulators[name]
         venue.set_event_sink(self.on_venue_event)
 
     def venues(self) -> list[VenueClient]:
@@ -178,7 +184,10 @@ class ExecutionEngine:
         return name, self._venues[name]
 
     def emulator_for(self, instrument_id: str) -> OrderEmulator:
-        return self._emulators[self.venue_for(instrument_id)[0]]
+        emulator = self._emulator_of_instrument.get(instrument_id)
+        if emulator is None:
+            raise InvalidValue("UNKNOWN_INSTRUMENT", f"no venue trades {instrument_id!r}")
+        return emulator
 
     # -- commands ------------------------------------------------------------------------
 
@@ -388,8 +397,11 @@ class ExecutionEngine:
         self, instrument_id: str, bid: int | None, ask: int | None, last: int | None, ts: int
     ) -> None:
         """A new market price: the emulator may release orders, the gate marks positions."""
-        emulator = self._emulators[self.venue_for(instrument_id)[0]]
-        self.apply_actions(emulator.on_price(instrument_id, bid=bid, ask=ask, last=last, ts=ts), ts)
+        actions = self.emulator_for(instrument_id).on_price(
+            instrument_id, bid=bid, ask=ask, last=last, ts=ts
+        )
+        if actions:
+            self.apply_actions(actions, ts)
         mark = (
             last
             if last is not None

@@ -180,9 +180,6 @@ class TradingNode:
 
     # -- data ingress (called by the backtest runner, paper feeds and live adapters) ------
 
-    def _deliver(self, topic: str, message: Any) -> None:
-        self.bus.publish(topic, message)
-
     def advance_to(self, ts: int) -> None:
         """Moves a simulated clock to ``ts`` (timers fire) and lets time-driven work run."""
         if isinstance(self.clock, SimulatedClock):
@@ -194,12 +191,12 @@ class TradingNode:
         self.execution.on_price(
             quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_event
         )
-        self._deliver(f"data.quotes.{quote.instrument_id}", quote)
+        self.bus.publish(f"data.quotes.{quote.instrument_id}", quote)
 
     def process_trade(self, trade: Trade) -> None:
         self.cache.update_trade(trade)
         self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_event)
-        self._deliver(f"data.trades.{trade.instrument_id}", trade)
+        self.bus.publish(f"data.trades.{trade.instrument_id}", trade)
 
     def process_bar(self, bar: Bar) -> None:
         """A closed bar: the venue fills what the bar implies first, then strategies see it."""
@@ -207,7 +204,7 @@ class TradingNode:
         venue.on_bar(bar)
         self.cache.update_bar(bar)
         self.execution.on_price(bar.instrument_id, None, None, bar.close, bar.ts_event)
-        self._deliver(f"data.bars.{bar.instrument_id}.{bar.bar_type}", bar)
+        self.bus.publish(f"data.bars.{bar.instrument_id}.{bar.bar_type}", bar)
 
     # -- restart ---------------------------------------------------------------------------
 

@@ -260,6 +260,14 @@ class Portfolio:
         self._listing(instrument_id)
         return sum(position.quantity for position in self._select(strategy_id, instrument_id))
 
+    def net_quantities(self) -> dict[str, int]:
+        """Net lots held per instrument over all strategies, in one pass (instruments never
+        traded are absent)."""
+        totals: dict[str, int] = {}
+        for (_, instrument_id), position in self._positions.items():
+            totals[instrument_id] = totals.get(instrument_id, 0) + position.quantity
+        return totals
+
     def mark_price(self, instrument_id: str) -> int | None:
         """The price positions are valued at: the latest mark, else the last fill price."""
         self._listing(instrument_id)

@@ -130,6 +130,7 @@ class _Step:
 
 
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
+_NO_ACTIONS = OmsActions()
 
 
 def _check_ts(ts: object) -> int:
@@ -441,8 +442,11 @@ class OrderEmulator:
             self._bid[instrument_id] = bid
         if ask is not None:
             self._ask[instrument_id] = ask
+        held_here = self._by_instrument.get(instrument_id)
+        if not held_here:
+            return _NO_ACTIONS
         step = _Step()
-        for held in list(self._by_instrument.get(instrument_id, {}).values()):
+        for held in list(held_here.values()):
             self._observe(held, last, ask if held.is_buy else bid, ts, step)
         return step.actions()
 

@@ -44,7 +44,7 @@ from hftcore._core import Instrument
 from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Bar
 from hftcore.model.listing import Listing
-from hftcore.model.money import is_integer, to_decimal, to_money
+from hftcore.model.money import all_integers, is_integer, to_decimal, to_money
 from hftcore.model.orders import OrderType, TimeInForce
 from hftcore.venues.base import (
     TRIGGERED_TYPES,
@@ -163,6 +163,8 @@ class BarVenue(VenueClient):
         start = self._bar_start.get(bar.instrument_id)
         self._bar_start[bar.instrument_id] = bar.ts_event
         working = self._working[bar.instrument_id]
+        if not working:  # nothing to fill or expire (the expiring orders are working ones)
+            return
         budget = None if self._participation is None else floor(self._participation * bar.volume)
         expiring = self._expiring[bar.instrument_id]
         self._expire_over(expiring, bar.ts_event, previous, at_expiry=False)
@@ -289,12 +291,12 @@ class BarVenue(VenueClient):
     # ----- the fill model ---------------------------------------------------------------------
 
     def _check_bar(self, bar: Bar) -> None:
-        values = (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.ts_event)
-        if not all(is_integer(value) for value in values):
+        opening, high, low, close = bar.open, bar.high, bar.low, bar.close
+        if not all_integers((opening, high, low, close, bar.volume, bar.ts_event)):
             raise InvalidData("INVALID_BAR", f"bar fields must be ints: {bar!r}")
-        if bar.low <= 0:
+        if low <= 0:
             raise InvalidData("INVALID_BAR", f"bar prices must be > 0: {bar!r}")
-        if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
+        if not (low <= opening <= high and low <= close <= high):
             raise InvalidData("INVALID_BAR", f"bar needs low <= open, close <= high: {bar!r}")
         if bar.volume < 0:
             raise InvalidData("INVALID_BAR", f"bar volume must be >= 0: {bar!r}")
@@ -306,6 +308,8 @@ class BarVenue(VenueClient):
         orders past their ``expire_ts`` (or at it, with ``at_expiry``), DAY orders in a later
         trading day. An event's time is when the life ended, not before ``previous`` (the
         venue's time before this step)."""
+        if not expiring:
+            return
         ended = []
         for priority, state in enumerate(expiring.values()):
             end = self._life_end(state, ts, at_expiry=at_expiry)

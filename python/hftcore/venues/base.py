@@ -26,6 +26,7 @@ delivers each event when its clock reaches ``ts_event``; ``ts_init`` equals ``ts
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -178,8 +179,14 @@ def _require_id(value: object, what: str) -> str:
     return value
 
 
+@functools.cache
+def _enum_codes(enum: type[OrderType | TimeInForce | PostOnly]) -> frozenset[int]:
+    """The codes of an enum, built once (every submit checks three enums)."""
+    return frozenset(member.value for member in enum)
+
+
 def _require_enum(value: object, enum: type[OrderType | TimeInForce | PostOnly], code: str) -> None:
-    if not is_integer(value) or int(value) not in {member.value for member in enum}:
+    if not is_integer(value) or int(value) not in _enum_codes(enum):
         raise InvalidValue(code, f"{enum.__name__} code {value!r} is unknown")
 
 

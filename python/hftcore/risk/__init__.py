@@ -1,11 +1,14 @@
 """Risk analytics shared by backtests, live monitors and reports.
 
 :mod:`hftcore.risk.performance` holds the performance measures (returns, ratios, drawdowns,
-trade statistics); every report and monitor calls these and never re-implements them.
+trade statistics); :mod:`hftcore.risk.var` Value at Risk, Expected Shortfall, their
+decomposition and backtests; :mod:`hftcore.risk.dependence` beta and correlations;
+:mod:`hftcore.risk.exposure` concentration and grouped exposure. Every report and monitor calls
+these and never re-implements them.
 """
 
 from __future__ import annotations
 
-from hftcore.risk import performance
+from hftcore.risk import dependence, exposure, performance, var
 
-__all__ = ["performance"]
+__all__ = ["dependence", "exposure", "performance", "var"]

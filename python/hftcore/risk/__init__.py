@@ -9,6 +9,8 @@ these and never re-implements them.
 
 from __future__ import annotations
 
-from hftcore.risk import dependence, exposure, performance, var
+from hftcore.risk import performance
 
-__all__ = ["dependence", "exposure", "performance", "var"]
+# The other modules import scipy (and arch, lazily); import them by name when needed so that
+# `import hftcore` stays light.
+__all__ = ["performance"]

@@ -180,6 +180,7 @@ def _gate(
     state=st.sampled_from([TradingState.ACTIVE, TradingState.REDUCING]),
 )
 def test_clip_to_gate_is_approved_and_one_lot_more_is_refused(
+    *,
     order: int,
     position: int,
     other_position: int,

@@ -476,3 +476,15 @@ def test_a_failing_channel_is_counted_and_does_not_stop_the_others(
 def test_webhook_config_refuses_a_non_http_url() -> None:
     with pytest.raises(ConfigError):
         WebhookChannel(WebhookConfig(url="ftp://example"))
+
+
+def test_cancelling_an_order_the_gate_denied_is_answered_not_raised(tmp_path: Path) -> None:
+    node, store, probe, monitor = _node(tmp_path, {})
+    _drive(node, [START_PRICE])
+    monitor.kill(reason="test")
+    denied = probe.submit_order(Strategy.limit(INSTRUMENT, 0, 1, 5_000))
+    probe.cancel_order(denied)  # the gate never counted it open: the OMS answers
+    kinds = [type(event).__name__ for event in probe.events[denied]]
+    assert kinds[-2:] == ["OrderDenied", "OrderCancelRejected"]
+    monitor.close()
+    store.close()

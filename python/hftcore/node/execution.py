@@ -102,8 +102,12 @@ class RiskEngine:
         self.gate.add_open_order(number, self.index(instrument_id), side, price, quantity)
 
     def check_cancel(self, client_order_id: str, ts: int) -> int:
+        """The gate's cancel-rate verdict for an order it counts as open; an order it does not
+        (denied by it, already closed) is left to the OMS to answer."""
         number = self._order_ids.get(client_order_id)
-        return 0 if number is None else self.gate.check_cancel(number, ts)
+        if number is None or self.gate.open_order(number) is None:
+            return 0
+        return self.gate.check_cancel(number, ts)
 
     def on_fill(self, fill: OrderFilled, fee: str) -> None:
         number = self._order_ids.get(fill.client_order_id)

@@ -58,6 +58,7 @@ from hftcore.model.risk_controls import (
     RiskReset,
     RiskTripped,
 )
+from hftcore.node.config import NodeConfig
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy
 from hftcore.risk.alerts import AlertDispatcher, channels_from_config
@@ -78,6 +79,13 @@ class ControlRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: str = ""
     flatten: bool = False
     token: str | None = None
+
+
+def control_directory(config: NodeConfig) -> Path:
+    """Where a node with this config polls for kill / reset requests:
+    ``risk_controls.control_dir``, else ``<node.data_dir>/control``."""
+    configured = config.risk_controls.control_dir
+    return Path(configured) if configured else Path(config.node.data_dir) / "control"
 
 
 def write_control_request(directory: str | Path, request: ControlRequest, ts: int) -> Path:
@@ -605,4 +613,10 @@ class RiskMonitor:
         self.dispatcher.close()
 
 
-__all__ = ["MONITOR_PRIORITY", "ControlRequest", "RiskMonitor", "write_control_request"]
+__all__ = [
+    "MONITOR_PRIORITY",
+    "ControlRequest",
+    "RiskMonitor",
+    "control_directory",
+    "write_control_request",
+]

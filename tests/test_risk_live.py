@@ -20,9 +20,16 @@ from typing import Any
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
-from hftcore.errors import ConfigError
+from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Bar
-from hftcore.model.events import OrderDenied, OrderEvent, OrderSpec, OrderSubmitted
+from hftcore.model.events import (
+    CancelOrder,
+    OrderDenied,
+    OrderEvent,
+    OrderSpec,
+    OrderSubmitted,
+    SubmitOrder,
+)
 from hftcore.model.orders import OrderType
 from hftcore.model.risk import TradingState
 from hftcore.model.risk_controls import (
@@ -37,6 +44,7 @@ from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
 from hftcore.node.paper import PAPER_VENUE, PaperVenue
 from hftcore.node.strategy import Strategy
+from hftcore.oms.throttle import Throttler
 from hftcore.risk.alerts import AlertDispatcher, EmailChannel, LogChannel, WebhookChannel
 from hftcore.risk.live import ControlRequest, RiskMonitor, write_control_request
 from hftcore.store.sqlite import SqliteEventStore
@@ -488,3 +496,45 @@ def test_cancelling_an_order_the_gate_denied_is_answered_not_raised(tmp_path: Pa
     assert kinds[-2:] == ["OrderDenied", "OrderCancelRejected"]
     monitor.close()
     store.close()
+
+
+def test_kill_withdraws_submits_still_queued_at_the_venue_rate_limit(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "node": {"mode": "paper"},
+            "instruments": [
+                {
+                    "instrument_id": INSTRUMENT,
+                    "tick_size": "0.01",
+                    "price_precision": 2,
+                    "lot_size": "1",
+                    "size_precision": 0,
+                }
+            ],
+        },
+        environ={},
+    )
+    node = TradingNode(config)
+    venue = PaperVenue(PAPER_VENUE, {node.cache.instrument(INSTRUMENT): "USD"})
+    node.add_venue(PAPER_VENUE, venue, Throttler(1, DAY))  # one command a day
+    monitor = RiskMonitor(node, dispatcher=AlertDispatcher([LogChannel()]))
+    node.advance_to(DAY)
+    node.process_bar(_bar(1, START_PRICE))
+    ids = []
+    for _ in range(4):
+        client_order_id = node.next_client_order_id("S")
+        ids.append(client_order_id)
+        spec = Strategy.limit(INSTRUMENT, 0, 1, 9_000)
+        node.execute(SubmitOrder("S", client_order_id, spec, node.clock.timestamp_ns()))
+    assert venue.open_orders() == [ids[0]]  # the others wait for the rate limit
+    node.execute(CancelOrder("S", INSTRUMENT, ids[3], node.clock.timestamp_ns()))
+    monitor.kill(reason="stop")
+    for day in range(2, 8):  # the bucket refills: nothing queued may leave now
+        node.advance_to(day * DAY)
+        node.process_bar(_bar(day, START_PRICE))
+    assert venue.open_orders() == []
+    for client_order_id in ids[1:]:  # never reached the venue at all
+        with pytest.raises(InvalidValue):
+            venue.order(client_order_id)
+    assert node.risk.gate.open_order_count == 0
+    monitor.close()

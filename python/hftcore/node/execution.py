@@ -323,6 +323,8 @@ class ExecutionEngine:
             return
         answer = self.oms.prepare_cancel(command, ts)
         self._emit(answer)
+        if isinstance(answer, OrderCanceled):
+            self._withdraw_queued(command.instrument_id, command.client_order_id)
         if isinstance(answer, OrderPendingCancel):
             name, venue = self.venue_for(command.instrument_id)
             throttler = self._throttlers.get(name)
@@ -353,9 +355,17 @@ class ExecutionEngine:
         venue = self.venue_for(command.instrument_id)[1]
         for answer in self.oms.prepare_cancel_all(command, ts):
             self._emit(answer)
+            if isinstance(answer, OrderCanceled):
+                self._withdraw_queued(command.instrument_id, answer.client_order_id)
             if isinstance(answer, OrderPendingCancel):
                 self._drain()
                 venue.cancel(answer.client_order_id, ts)
+
+    def _withdraw_queued(self, instrument_id: str, client_order_id: str) -> None:
+        """An order canceled before it was sent: its submit must not leave the throttler."""
+        throttler = self._throttlers.get(self.venue_for(instrument_id)[0])
+        if throttler is not None:
+            throttler.withdraw(client_order_id)
 
     def _actions(self, actions: OmsActions, ts: int) -> None:
         for event in actions.events:

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from aiosmtpd.controller import Controller
+from hftcore.data.loaders import import_bundled
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Bar
 from hftcore.model.events import (
@@ -40,6 +42,7 @@ from hftcore.model.risk_controls import (
     RiskTripped,
     WebhookConfig,
 )
+from hftcore.node.backtest import backtest_from_catalog
 from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
 from hftcore.node.paper import PAPER_VENUE, PaperVenue
@@ -538,3 +541,49 @@ def test_kill_withdraws_submits_still_queued_at_the_venue_rate_limit(tmp_path: P
             venue.order(client_order_id)
     assert node.risk.gate.open_order_count == 0
     monitor.close()
+
+
+def test_configured_controls_act_in_a_catalog_backtest(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    import_bundled(catalog, ["msft_daily_ohlcv"])
+    config = parse_config(
+        {
+            "node": {"starting_balances": {"USD": "1000000"}},
+            "instruments": [
+                {
+                    "instrument_id": "MSFT.XNAS",
+                    "tick_size": "0.00001",
+                    "price_precision": 5,
+                    "lot_size": "1",
+                    "size_precision": 0,
+                }
+            ],
+            "strategies": [
+                {
+                    "strategy_id": "SMA",
+                    "path": "hftcore.strategies.sma_crossover:SmaCrossover",
+                    "params": {"instrument_ids": ["MSFT.XNAS"], "fast": 10, "slow": 50},
+                }
+            ],
+            "risk_controls": {"max_drawdown": "0.02", "max_drawdown_state": 1},
+        },
+        environ={},
+    )
+    result = backtest_from_catalog(config, catalog, start="2000-01-01", end="2004-01-01")
+    equity = np.asarray(result.equity)
+    drawdown = 1 - equity / np.maximum.accumulate(equity)
+    first_breach_ts = int(np.asarray(result.timestamps)[np.argmax(drawdown >= 0.02)])
+    orders = sorted(result.orders, key=lambda order: order.ts_init)
+    denied = [order for order in orders if order.status == "DENIED"]
+    assert denied, "the strategy tried to buy again after the drawdown"
+    first_denied = denied[0].ts_init
+    assert first_denied >= first_breach_ts - DAY  # not before the equity fell 2 %
+    # REDUCING: from the trip on, every buy is denied; sells (exits) still go through
+    for order in orders:
+        if order.ts_init >= first_denied and order.side == "BUY":
+            assert order.status == "DENIED"
+        if order.ts_init < first_denied:
+            assert order.status != "DENIED"
+    # and no fill after it adds to the position
+    assert all(fill.signed_quantity < 0 for fill in result.fills if fill.ts > first_denied)
+    assert len(denied) > 1  # it kept trying, and kept being refused

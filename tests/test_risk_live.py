@@ -10,6 +10,7 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
@@ -49,7 +50,12 @@ from hftcore.node.paper import PAPER_VENUE, PaperVenue
 from hftcore.node.strategy import Strategy
 from hftcore.oms.throttle import Throttler
 from hftcore.risk.alerts import AlertDispatcher, EmailChannel, LogChannel, WebhookChannel
-from hftcore.risk.live import ControlRequest, RiskMonitor, write_control_request
+from hftcore.risk.live import (
+    MAX_REQUEST_AGE_NS,
+    ControlRequest,
+    RiskMonitor,
+    write_control_request,
+)
 from hftcore.store.sqlite import SqliteEventStore
 
 INSTRUMENT = "ABC.SIM"
@@ -334,20 +340,36 @@ def test_control_directory_requests_kill_and_reset_and_skip_malformed(tmp_path: 
     control = tmp_path / "control"
     node, store, _, monitor = _node(tmp_path, {"control_dir": str(control)})
     _drive(node, [START_PRICE])
-    (control / "0-garbage.json").parent.mkdir(parents=True, exist_ok=True)
+    control.mkdir()
     (control / "0-garbage.json").write_text("{not json")
-    write_control_request(control, ControlRequest(action="kill", reason="from cli"), 1)
+    now = time.time_ns()
+    write_control_request(control, ControlRequest(action="kill", ts=now, reason="from cli"))
     assert monitor.poll_controls() == 1
     assert monitor.malformed_requests == 1
     assert node.risk.gate.kill_switch_engaged
-    write_control_request(control, ControlRequest(action="reset", token="nope"), 2)
+    write_control_request(control, ControlRequest(action="reset", ts=now + 1, token="nope"))
     monitor.poll_controls()
     assert node.risk.gate.kill_switch_engaged
-    write_control_request(control, ControlRequest(action="reset", token=SECRET), 3)
+    write_control_request(control, ControlRequest(action="reset", ts=now + 2, token=SECRET))
     monitor.poll_controls()
     assert not node.risk.gate.kill_switch_engaged
     assert list(control.glob("*.json")) == []
     assert [e.source for e in _stored(store, RiskTripped)] == ["cli"]
+    monitor.close()
+    store.close()
+
+
+def test_a_stale_request_is_dropped_not_applied(tmp_path: Path) -> None:
+    control = tmp_path / "control"
+    node, store, _, monitor = _node(tmp_path, {"control_dir": str(control)})
+    monitor.kill(reason="live kill")
+    # a reset left behind long ago, with the right token, must not undo today's kill
+    old = time.time_ns() - MAX_REQUEST_AGE_NS - 10**9
+    write_control_request(control, ControlRequest(action="reset", ts=old, token=SECRET))
+    assert monitor.poll_controls() == 0
+    assert monitor.stale_requests == 1
+    assert node.risk.gate.kill_switch_engaged
+    assert list(control.glob("*.json")) == []
     monitor.close()
     store.close()
 

@@ -165,7 +165,8 @@ def _paper(args: argparse.Namespace) -> int:
 
 def _control(args: argparse.Namespace) -> int:
     """Drops a kill or reset request where the running node polls (``hftcore.risk.live``);
-    the reset token is read from the environment variable the config names."""
+    the reset token is read from the environment variable the config names. A request no node
+    picks up within a minute is dropped as stale when one next looks."""
     import os
     import time
 
@@ -179,15 +180,17 @@ def _control(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {error}\n")
         return 2
     if args.command == "kill":
-        request = ControlRequest(action="kill", reason=args.reason, flatten=args.flatten)
+        request = ControlRequest(
+            action="kill", ts=time.time_ns(), reason=args.reason, flatten=args.flatten
+        )
     else:
         variable = config.risk_controls.reset_token_env
         token = os.environ.get(variable)
         if not token:
             sys.stderr.write(f"error: set the reset token in {variable}\n")
             return 2
-        request = ControlRequest(action="reset", reason=args.reason, token=token)
-    path = write_control_request(control_directory(config), request, time.time_ns())
+        request = ControlRequest(action="reset", ts=time.time_ns(), reason=args.reason, token=token)
+    path = write_control_request(control_directory(config), request)
     sys.stdout.write(f"{args.command} request written to {path}\n")
     return 0
 

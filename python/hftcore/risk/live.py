@@ -29,6 +29,7 @@ import hmac
 import logging
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
@@ -73,12 +74,19 @@ MONITOR_PRIORITY = 1_000_000
 
 
 class ControlRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A request dropped into the control directory by ``hftcore kill`` / ``hftcore reset``."""
+    """A request dropped into the control directory by ``hftcore kill`` / ``hftcore reset``;
+    ``ts`` is when it was written (wall clock, ns)."""
 
     action: str
+    ts: int
     reason: str = ""
     flatten: bool = False
     token: str | None = None
+
+
+#: A request older than this when the node reads it is stale: logged, counted and dropped, so
+#: a request left behind while no node ran (a reset above all) never acts on a later session.
+MAX_REQUEST_AGE_NS = 60 * 10**9
 
 
 def control_directory(config: NodeConfig) -> Path:
@@ -88,11 +96,11 @@ def control_directory(config: NodeConfig) -> Path:
     return Path(configured) if configured else Path(config.node.data_dir) / "control"
 
 
-def write_control_request(directory: str | Path, request: ControlRequest, ts: int) -> Path:
+def write_control_request(directory: str | Path, request: ControlRequest) -> Path:
     """Writes ``request`` atomically (temporary file, then rename) where a node polls."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{ts:020d}-{request.action}.json"
+    target = folder / f"{request.ts:020d}-{request.action}.json"
     temporary = folder / f".{target.name}.tmp"
     temporary.write_bytes(msgspec.json.encode(request))
     os.replace(temporary, target)
@@ -170,6 +178,7 @@ class RiskMonitor:
         self.killed = False
         self.tripped: dict[str, RiskTripped] = {}
         self.malformed_requests = 0
+        self.stale_requests = 0
         self._sequence = (
             0
             if store is None
@@ -566,7 +575,8 @@ class RiskMonitor:
 
     def poll_controls(self) -> int:
         """Applies every request waiting in ``config.control_dir`` (oldest first) and removes
-        it; a malformed file is logged, counted and removed. Returns the requests applied."""
+        it; a malformed or stale (:data:`MAX_REQUEST_AGE_NS`) file is logged, counted and
+        removed. Returns the requests applied."""
         if self.config.control_dir is None:
             return 0
         folder = Path(self.config.control_dir)
@@ -582,6 +592,14 @@ class RiskMonitor:
                 self.malformed_requests += 1
                 logger.error("control request %s skipped: %s", path.name, error)
             else:
+                age = time.time_ns() - request.ts
+                if age > MAX_REQUEST_AGE_NS:
+                    self.stale_requests += 1
+                    logger.error(
+                        "control request %s is %.0f s old: dropped as stale", path.name, age / 1e9
+                    )
+                    path.unlink(missing_ok=True)
+                    continue
                 if request.action == "kill":
                     self.kill(
                         reason=request.reason or "kill requested",
@@ -614,6 +632,7 @@ class RiskMonitor:
 
 
 __all__ = [
+    "MAX_REQUEST_AGE_NS",
     "MONITOR_PRIORITY",
     "ControlRequest",
     "RiskMonitor",

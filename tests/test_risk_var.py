@@ -19,6 +19,8 @@ import quantstats as qs
 from arch import arch_model
 from hftcore.errors import InvalidValue
 from hftcore.risk import var as risk_var
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from tests import risk_data
@@ -335,3 +337,37 @@ def test_bad_input_raises_a_coded_error(call: object, code: str) -> None:
     with pytest.raises(InvalidValue) as error:
         call()  # type: ignore[operator]
     assert error.value.code == code
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(0.01, 1000.0),
+    confidence=st.sampled_from([0.9, 0.95, 0.975, 0.99]),
+    horizon=st.integers(1, 5),
+)
+def test_var_is_positively_homogeneous_and_es_is_beyond_var(
+    seed: int, scale: float, confidence: float, horizon: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    returns = rng.standard_t(4, (400, 3)) * 0.01
+    positions = rng.normal(0.0, 1e5, 3)
+    for method in (
+        risk_var.historical_var,
+        risk_var.parametric_var,
+        risk_var.cornish_fisher_var,
+    ):
+        base = method(returns, positions, confidence=confidence, horizon=horizon)
+        scaled = method(returns, positions * scale, confidence=confidence, horizon=horizon)
+        assert scaled.var == pytest.approx(scale * base.var, rel=1e-9, abs=1e-9)
+        assert scaled.expected_shortfall == pytest.approx(
+            scale * base.expected_shortfall, rel=1e-9, abs=1e-9
+        )
+        assert base.expected_shortfall >= base.var - 1e-9 * abs(base.var)
+    decomposition = risk_var.component_var_parametric(
+        returns, positions, confidence=confidence, horizon=horizon
+    )
+    assert decomposition.component.sum() == pytest.approx(
+        risk_var.parametric_var(returns, positions, confidence=confidence, horizon=horizon).var,
+        rel=1e-9,
+    )

@@ -400,6 +400,7 @@ def test_a_restart_keeps_the_kill_switch_engaged(tmp_path: Path) -> None:
         {"loss_rate": {"window_s": 0, "max_loss": "10"}},
         {"error_rate": {"window_s": 10, "max_errors": 0}},
         {"loss_rate": {"window_s": 10, "max_loss": "10", "state": 0}},
+        {"pnl_interval_ns": -1},
     ],
 )
 def test_bad_controls_config_names_the_field(tmp_path: Path, controls: dict[str, Any]) -> None:

@@ -78,6 +78,21 @@ def test_replay_of_gfc_finds_the_trough_and_follows_the_daily_path() -> None:
     ]
     result = stress.replay(positions, "2007-10-09", "2009-03-09")
     assert result.uncovered == ["PRIVATE_FUND"]
+    # the VIX series starts in 2014 and EUR/USD covers 2017 only: neither covers 2008
+    later = stress.replay(
+        [
+            *positions,
+            StressPosition(name="VIX", value=1.0),
+            StressPosition(name="EURUSD", value=1.0),
+        ],
+        "2007-10-09",
+        "2009-03-09",
+    )
+    assert later.uncovered == ["PRIVATE_FUND", "VIX", "EURUSD"]
+    np.testing.assert_allclose(later.pnl, result.pnl)
+    with pytest.raises(InvalidValue) as error:  # NASDAQ data stops at the end of 2018
+        stress.replay([StressPosition(name="NASDAQ", value=1.0)], "2018-06-01", "2019-06-01")
+    assert error.value.code == "NO_DATA"
     assert result.pnl[0] == 0.0
     assert result.worst_ts == result.timestamps[int(np.argmin(result.pnl))]
     assert result.worst_pnl == result.pnl.min() < result.pnl[-1]  # the short JPM recovered first

@@ -156,6 +156,8 @@ class RiskMonitor:
                 raise ConfigError("INVALID_CONFIG", f"risk_controls.{name}.window_s must be > 0")
         if config.loss_rate is not None and not config.loss_rate.max_loss > 0:
             raise ConfigError("INVALID_CONFIG", "risk_controls.loss_rate.max_loss must be > 0")
+        if config.pnl_interval_ns < 0:
+            raise ConfigError("INVALID_CONFIG", "risk_controls.pnl_interval_ns must be >= 0")
         if config.error_rate is not None and config.error_rate.max_errors < 1:
             raise ConfigError("INVALID_CONFIG", "risk_controls.error_rate.max_errors must be >= 1")
         for name, state in (

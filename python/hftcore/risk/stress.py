@@ -384,7 +384,10 @@ def replay(
             uncovered.append(position.name)
             continue
         inside = (stamps >= first) & (stamps <= last)
-        if not inside.any() or stamps[0] > first + 7 * NS_PER_DAY:
+        # a series that starts or stops more than a week inside the window does not cover it
+        starts_late = stamps[0] > first + 7 * NS_PER_DAY
+        stops_early = stamps[-1] < last - 7 * NS_PER_DAY
+        if not inside.any() or starts_late or stops_early:
             uncovered.append(position.name)
             continue
         paths[position.name] = (stamps[inside], prices[inside])

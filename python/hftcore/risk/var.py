@@ -387,10 +387,9 @@ def monte_carlo_scenarios(
     rng = np.random.default_rng(seed)
     draws = count // 2 if antithetic else count
     normals = rng.standard_normal((draws, means.size), dtype=np.float32)
-    core = np.empty(draws)
-    chunk = 8_192
-    for start in range(0, draws, chunk):
-        core[start : start + chunk] = normals[start : start + chunk].astype(np.float64) @ loadings
+    # einsum accumulates in float64 without a float64 copy of the draws, on one thread (BLAS
+    # threads gain nothing on a matrix-vector product and spin when the cores are busy)
+    core: FloatArray = np.einsum("ij,j->i", normals, loadings)
     if antithetic:
         core = np.concatenate([core, -core])
     if distribution == "student_t":

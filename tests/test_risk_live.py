@@ -610,3 +610,24 @@ def test_configured_controls_act_in_a_catalog_backtest(tmp_path: Path) -> None:
     # and no fill after it adds to the position
     assert all(fill.signed_quantity < 0 for fill in result.fills if fill.ts > first_denied)
     assert len(denied) > 1  # it kept trying, and kept being refused
+
+
+def test_correlation_break_alert_is_raised_once_on_the_breaking_day(tmp_path: Path) -> None:
+    _, store, _, monitor = _node(tmp_path, {})
+    rng = np.random.default_rng(2)
+    common, noise = rng.standard_normal(700), rng.standard_normal(700)
+    second = np.where(np.arange(700) < 600, 0.9 * common + 0.3 * noise, -0.9 * common)
+    returns = np.column_stack([common, second]) * 0.01
+    raised_on = []
+    for end in range(560, 700):  # one call a day with the history so far
+        if monitor.check_correlations(["SPY", "TLT"], returns[: end + 1], end * DAY):
+            raised_on.append(end)
+    assert len(raised_on) == 1
+    assert 600 <= raised_on[0] < 620
+    [alert] = [a for a in _stored(store, RiskAlert) if a.alert == "CORRELATION_BREAK"]
+    assert alert.values["pair"] == "SPY/TLT"
+    assert float(alert.values["recent"]) < float(alert.values["baseline"]) - 0.2
+    with pytest.raises(InvalidValue):
+        monitor.check_correlations(["SPY"], returns, 0)
+    monitor.close()
+    store.close()

@@ -31,13 +31,14 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import (
@@ -63,6 +64,7 @@ from hftcore.node.config import NodeConfig
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy
 from hftcore.risk.alerts import AlertDispatcher, channels_from_config
+from hftcore.risk.dependence import correlation_breaks
 from hftcore.risk.exposure import concentration
 from hftcore.store.base import EventStore
 
@@ -405,6 +407,56 @@ class RiskMonitor:
                 )
             )
         self._concentrated = concentrated
+
+    def check_correlations(
+        self,
+        names: Sequence[str],
+        returns: object,
+        ts: int,
+        *,
+        short_window: int = 20,
+        long_window: int = 250,
+        significance: float = 0.001,
+        min_change: float = 0.2,
+    ) -> list[RiskAlert]:
+        """Raises a ``CORRELATION_BREAK`` alert for every pair of ``names`` whose correlation
+        breaks from its regime on the latest row of ``returns`` (periods x assets), as
+        :func:`hftcore.risk.dependence.correlation_breaks` defines it; call it once a period
+        (e.g. each day's close) with the return history."""
+        matrix = np.asarray(returns)
+        labels = [str(name) for name in names]
+        if matrix.ndim != 2 or len(labels) != matrix.shape[1]:
+            raise InvalidValue("LENGTH_MISMATCH", "returns needs one column per name")
+        breaks = correlation_breaks(
+            matrix,
+            short_window=short_window,
+            long_window=long_window,
+            significance=significance,
+            min_change=min_change,
+        )
+        raised: list[RiskAlert] = []
+        for item in breaks:
+            if item.row != matrix.shape[0] - 1:
+                continue  # an older break was alerted when it was the latest row
+            first, second = labels[item.first], labels[item.second]
+            alert = RiskAlert(
+                ACCOUNT,
+                ACCOUNT,
+                self._next_sequence(),
+                "CORRELATION_BREAK",
+                f"{first}/{second} correlation {item.recent:.2f}, regime {item.baseline:.2f}",
+                {
+                    "pair": f"{first}/{second}",
+                    "recent": repr(item.recent),
+                    "baseline": repr(item.baseline),
+                    "z": repr(item.z),
+                },
+                ts,
+                self.node.clock.timestamp_ns(),
+            )
+            self._audit(alert)
+            raised.append(alert)
+        return raised
 
     def pnl(self, ts: int) -> PnlUpdate:
         """Realized and unrealized P&L of the account, by strategy and by instrument."""

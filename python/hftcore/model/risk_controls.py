@@ -107,7 +107,8 @@ class RiskTripped(msgspec.Struct, frozen=True, gc=False, tag=True):
 
 
 class RiskAlert(msgspec.Struct, frozen=True, gc=False, tag=True):
-    """A warning: ``alert`` is ``INTRADAY_DRAWDOWN``, ``DRAWDOWN`` or ``CONCENTRATION``."""
+    """A warning: ``alert`` is ``INTRADAY_DRAWDOWN``, ``DRAWDOWN``, ``CONCENTRATION`` or
+    ``CORRELATION_BREAK``."""
 
     strategy_id: str
     instrument_id: str

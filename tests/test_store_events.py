@@ -20,6 +20,8 @@ from hftcore.model.events import (
     OrderFilled,
     SubmitOrder,
 )
+from hftcore.model.risk import TradingState
+from hftcore.model.risk_controls import RiskAlert, RiskReset, RiskTripped
 from hftcore.store import STORABLE_TYPES, Appended, EventStore, StoredEvent
 from store_backends import (
     BACKENDS,
@@ -73,6 +75,11 @@ def test_every_storable_type_round_trips(store: EventStore) -> None:
         "CancelOrder": CancelOrder("S1", INSTRUMENT, "C1", 4),
         "CancelAllOrders": CancelAllOrders("S1", INSTRUMENT, None, 5),
         "OrderFilled": fill("C1", "T1", 2),
+        "RiskTripped": RiskTripped(
+            "*", "*", 1, "MAX_DRAWDOWN", TradingState.HALTED, "R", {"drawdown": "0.05"}, "api", 7, 8
+        ),
+        "RiskAlert": RiskAlert("*", INSTRUMENT, 2, "CONCENTRATION", "R", {"share": "0.9"}, 7, 8),
+        "RiskReset": RiskReset("*", "*", 3, False, "R", "cli", 7, 8),
     }
     for kind, cls in STORABLE_TYPES.items():
         if kind in samples:

@@ -58,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--summary", type=Path, help="write the final state as JSON here")
     paper.add_argument("--recovered", type=Path, help="write the state after recovery here")
 
+    for name, sentence in (
+        ("kill", "engage the kill switch of a running paper node: cancel all, block orders"),
+        ("reset", "reset a running node's kill switch and breakers (token from the environment)"),
+    ):
+        control = commands.add_parser(name, help=sentence)
+        control.add_argument("--config", type=Path, required=True, help="node config (TOML)")
+        control.add_argument("--reason", default="", help="recorded in the audit event")
+        if name == "kill":
+            control.add_argument(
+                "--flatten", action="store_true", help="close every position with market orders"
+            )
+
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
     data = commands.add_parser("data", help="the market data catalog")
@@ -82,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backtest(args)
     if args.command == "paper":
         return _paper(args)
+    if args.command in ("kill", "reset"):
+        return _control(args)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":
@@ -146,6 +160,38 @@ def _paper(args: argparse.Namespace) -> int:
         f"orders {len(summary.orders)}  positions {summary.positions}  "
         f"events {summary.last_seq}  bars {session.bars_processed}\n"
     )
+    return 0
+
+
+def _control(args: argparse.Namespace) -> int:
+    """Drops a kill or reset request where the running node polls (``hftcore.risk.live``);
+    the reset token is read from the environment variable the config names. A request no node
+    picks up within a minute is dropped as stale when one next looks."""
+    import os
+    import time
+
+    from hftcore.errors import HftcoreError
+    from hftcore.node.config import load_config
+    from hftcore.risk.live import ControlRequest, control_directory, write_control_request
+
+    try:
+        config = load_config(args.config)
+    except HftcoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    if args.command == "kill":
+        request = ControlRequest(
+            action="kill", ts=time.time_ns(), reason=args.reason, flatten=args.flatten
+        )
+    else:
+        variable = config.risk_controls.reset_token_env
+        token = os.environ.get(variable)
+        if not token:
+            sys.stderr.write(f"error: set the reset token in {variable}\n")
+            return 2
+        request = ControlRequest(action="reset", ts=time.time_ns(), reason=args.reason, token=token)
+    path = write_control_request(control_directory(config), request)
+    sys.stdout.write(f"{args.command} request written to {path}\n")
     return 0
 
 

@@ -13,12 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from hftcore._core import Instrument
 from hftcore.data.loaders import bundled_bars, bundled_instrument
 from hftcore.data.schema import DatasetKey, to_events
 from hftcore.errors import ConfigError, InvalidData
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderFilled
+from hftcore.model.risk_controls import RiskControlsConfig
 from hftcore.node.config import NodeConfig
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import load_strategy_class
@@ -212,4 +215,19 @@ def backtest_from_catalog(
         DatasetKey(instrument.instrument_id, "bars", bar_type) for instrument in instruments
     ]
     bars = (event for _, event in catalog.events(datasets, start=start, end=end))
-    return run_bars(node, bars, periods_per_year=periods_per_year, name="backtest")
+    if config.risk_controls == RiskControlsConfig():
+        return run_bars(node, bars, periods_per_year=periods_per_year, name="backtest")
+    # Configured live controls act in a backtest exactly as live; their alerts only go to the
+    # log (a simulation does not page the desk) and nobody can send a kill request to it.
+    from hftcore.risk.alerts import AlertDispatcher, LogChannel
+    from hftcore.risk.live import RiskMonitor
+
+    monitor = RiskMonitor(
+        node,
+        msgspec.structs.replace(config.risk_controls, control_dir=None),
+        dispatcher=AlertDispatcher([LogChannel()]),
+    )
+    try:
+        return run_bars(node, bars, periods_per_year=periods_per_year, name="backtest")
+    finally:
+        monitor.close()

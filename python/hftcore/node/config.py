@@ -19,6 +19,7 @@ import msgspec
 from hftcore._core import Instrument
 from hftcore.errors import ConfigError
 from hftcore.model.risk import AccountLimits, InstrumentLimits
+from hftcore.model.risk_controls import RiskControlsConfig
 
 Mode = Literal["backtest", "paper", "live"]
 
@@ -75,6 +76,7 @@ class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     instruments: list[InstrumentConfig] = msgspec.field(default_factory=list)
     strategies: list[StrategyConfig] = msgspec.field(default_factory=list)
     risk: AccountLimits = msgspec.field(default_factory=AccountLimits)
+    risk_controls: RiskControlsConfig = msgspec.field(default_factory=RiskControlsConfig)
 
 
 ENV_PREFIX = "HFTCORE_"

@@ -106,8 +106,12 @@ class RiskEngine:
         self.gate.add_open_order(number, self.index(instrument_id), side, price, quantity)
 
     def check_cancel(self, client_order_id: str, ts: int) -> int:
+        """The gate's cancel-rate verdict for an order it counts as open; an order it does not
+        (denied by it, already closed) is left to the OMS to answer."""
         number = self._order_ids.get(client_order_id)
-        return 0 if number is None else self.gate.check_cancel(number, ts)
+        if number is None or self.gate.open_order(number) is None:
+            return 0
+        return self.gate.check_cancel(number, ts)
 
     def on_fill(self, fill: OrderFilled, fee: str) -> None:
         number = self._order_ids.get(fill.client_order_id)
@@ -328,6 +332,8 @@ class ExecutionEngine:
             return
         answer = self.oms.prepare_cancel(command, ts)
         self._emit(answer)
+        if isinstance(answer, OrderCanceled):
+            self._withdraw_queued(command.instrument_id, command.client_order_id)
         if isinstance(answer, OrderPendingCancel):
             name, venue = self.venue_for(command.instrument_id)
             throttler = self._throttlers.get(name)
@@ -358,9 +364,17 @@ class ExecutionEngine:
         venue = self.venue_for(command.instrument_id)[1]
         for answer in self.oms.prepare_cancel_all(command, ts):
             self._emit(answer)
+            if isinstance(answer, OrderCanceled):
+                self._withdraw_queued(command.instrument_id, answer.client_order_id)
             if isinstance(answer, OrderPendingCancel):
                 self._drain()
                 venue.cancel(answer.client_order_id, ts)
+
+    def _withdraw_queued(self, instrument_id: str, client_order_id: str) -> None:
+        """An order canceled before it was sent: its submit must not leave the throttler."""
+        throttler = self._throttlers.get(self.venue_for(instrument_id)[0])
+        if throttler is not None:
+            throttler.withdraw(client_order_id)
 
     def apply_actions(self, actions: OmsActions, ts: int) -> None:
         """Emits the local events of ``actions`` and issues their commands, as the OMS parts

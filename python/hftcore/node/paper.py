@@ -225,12 +225,20 @@ class PaperSession:
                 on_error=strategy_config.on_error,
             )
         self.bars_processed = 0
+        # Imported here: hftcore.risk.live builds on the node modules this one sits beside.
+        from hftcore.risk.live import RiskMonitor, control_directory
+
+        controls = msgspec.structs.replace(
+            config.risk_controls, control_dir=str(control_directory(config))
+        )
+        self.risk_monitor = RiskMonitor(self.node, controls, store=self.store)
 
     def recover(self) -> Recovery:
         """Rebuilds the node and the venue from the store (a no-op on an empty store)."""
         state = self.node.rebuild_from(self.store)
         restored = self.venue.restore(self.node.execution.oms, state)
         recovery = self.node.reconcile_venues(self.store, state)
+        self.risk_monitor.restore(self.store)
         logger.info(
             "recovered %d events, %d orders (%d working at the venue), %d abandoned submits",
             state.event_count,
@@ -278,6 +286,7 @@ class PaperSession:
         return self.bars_processed
 
     def close(self) -> None:
+        self.risk_monitor.close()
         self.store.close()
 
 
@@ -299,9 +308,10 @@ def run_paper(
     summary_path: Path | None = None,
     recovered_path: Path | None = None,
 ) -> PaperSummary:
-    """Recovers the session, runs it on a fresh event loop (SIGINT/SIGTERM stop it cleanly) and
-    returns its final summary (also written to ``summary_path`` as JSON when given; the state
-    right after recovery goes to ``recovered_path``)."""
+    """Recovers the session, runs it on a fresh event loop (SIGINT/SIGTERM stop it cleanly;
+    SIGUSR1 and requests in the control directory reach the kill switch) and returns its final
+    summary (also written to ``summary_path`` as JSON when given; the state right after
+    recovery goes to ``recovered_path``)."""
     loop = new_event_loop()
     try:
         stop = asyncio.Event()
@@ -309,11 +319,19 @@ def run_paper(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
 
+        session.risk_monitor.install_signal_handler(loop)
+
         async def main() -> None:
             session.recover()
             if recovered_path is not None:
                 recovered_path.write_bytes(session.summary().to_json())
-            await session.run(duration_s=duration_s, stop=stop)
+            controls = asyncio.create_task(session.risk_monitor.watch_controls())
+            try:
+                await session.run(duration_s=duration_s, stop=stop)
+            finally:
+                controls.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await controls
 
         loop.run_until_complete(main())
         summary = session.summary()

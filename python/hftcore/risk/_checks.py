@@ -109,3 +109,36 @@ def annual_rate(name: str, value: object) -> float:
     if rate <= -1.0:
         raise InvalidValue("OUT_OF_RANGE", f"{name} must be > -1 (an annual rate), got {value!r}")
     return rate
+
+
+def float_matrix(name: str, values: object) -> FloatArray:
+    """``values`` as a finite two-dimensional float64 array with at least one row and column;
+    a one-dimensional series becomes one column."""
+    array = float_array(name, values)
+    if array.ndim == 1:
+        array = array[:, np.newaxis]
+    if array.ndim != 2:
+        raise InvalidValue(
+            "NOT_TWO_DIMENSIONAL", f"{name} must be a matrix (rows x columns), got {array.shape}"
+        )
+    if array.size == 0:
+        raise InvalidValue("EMPTY", f"{name} is empty")
+    require_finite(name, array)
+    return array
+
+
+def probability(name: str, value: object, *, low: float = 0.0, high: float = 1.0) -> float:
+    """A number strictly between ``low`` and ``high`` (a confidence level, a quantile)."""
+    result = number(name, value)
+    if not low < result < high:
+        raise InvalidValue("OUT_OF_RANGE", f"{name} must be in ({low}, {high}), got {value!r}")
+    return result
+
+
+def positive_int(name: str, value: object) -> int:
+    """An ``int`` >= 1 (``bool`` refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InvalidValue("NOT_INTEGER", f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise InvalidValue("NON_POSITIVE", f"{name} must be >= 1, got {value!r}")
+    return int(value)

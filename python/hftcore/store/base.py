@@ -2,8 +2,9 @@
 
 Every row holds one event: ``seq`` (the log position, strictly increasing), ``ts_init``,
 ``kind`` (the event's class name), ``strategy_id``, ``instrument_id``, ``client_order_id`` (NULL
-for :class:`CancelAllOrders`), ``dedup_key`` and ``payload`` (the event encoded by
-:data:`hftcore.model.events.ENCODER`, msgspec JSON with the class name as tag).
+for :class:`CancelAllOrders` and the risk controls' events), ``dedup_key`` and ``payload`` (the
+event encoded by :data:`hftcore.model.events.ENCODER`, msgspec JSON with the class name as
+tag).
 
 Idempotency: a unique index on ``dedup_key`` makes a replayed event (a venue resending after a
 reconnect, a retried append) land once. The key is
@@ -12,8 +13,9 @@ reconnect, a retried append) land once. The key is
   client order id, ever, so a restarted node cannot reuse an id nor send one twice;
 - ``[kind, client_order_id, trade_id]`` for :class:`OrderFilled`: one per execution;
 - ``[kind, client_order_id, digest]`` for every other event (``[kind, strategy_id,
-  instrument_id, digest]`` for :class:`CancelAllOrders`), where ``digest`` hashes the event's
-  identity: two cancels at different times are two rows, the same cancel seen twice is one.
+  instrument_id, digest]`` for :class:`CancelAllOrders` and the risk events), where ``digest``
+  hashes the event's identity: two cancels at different times are two rows, the same cancel
+  seen twice is one.
 
 An event's identity is its content apart from ``ts_init`` (the moment this node saw it, which
 differs between a venue message and its replay); a command's identity is all of it (its
@@ -48,12 +50,14 @@ from hftcore.model.events import (
     OrderInitialized,
     SubmitOrder,
 )
+from hftcore.model.risk_controls import RiskEvent
 
-StorableEvent: TypeAlias = Command | OrderEvent
-"""What the store accepts: the order commands (the intent log) and the order events."""
+StorableEvent: TypeAlias = Command | OrderEvent | RiskEvent
+"""What the store accepts: the order commands (the intent log), the order events and the
+audited decisions of the live risk controls."""
 
 STORABLE_TYPES: Final[Mapping[str, type[StorableEvent]]] = {
-    cls.__name__: cls for cls in (*get_args(Command), *get_args(OrderEvent))
+    cls.__name__: cls for cls in (*get_args(Command), *get_args(OrderEvent), *get_args(RiskEvent))
 }
 """Every storable class by its ``kind`` name."""
 
@@ -153,7 +157,7 @@ def encode_event(event: object) -> EventRow:
         instrument_id = _require_id(event.instrument_id, "instrument_id", kind)
     identity = _identity(event)
     client_order_id: str | None
-    if isinstance(event, CancelAllOrders):
+    if isinstance(event, CancelAllOrders | RiskEvent):
         client_order_id = None
         key: list[str] = [kind, strategy_id, instrument_id, _digest(identity)]
     else:

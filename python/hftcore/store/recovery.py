@@ -42,6 +42,7 @@ from hftcore.model.events import (
     OrderUpdated,
     SubmitOrder,
 )
+from hftcore.model.risk_controls import RiskEvent
 from hftcore.store.base import EventStore, StorableEvent, StoredEvent, encode_event
 
 LOST_ORDER_REASON: Final = "NOT_FOUND_AT_VENUE"
@@ -135,8 +136,9 @@ class _Summary:
         seq, event = stored
         self.last_seq = seq
         self.count += 1
-        # Only a submit creates an order; a cancel or modify names one that may not exist.
-        if isinstance(event, CancelAllOrders | CancelOrder | ModifyOrder):
+        # Only a submit creates an order; a cancel or modify names one that may not exist, and
+        # the risk controls' events name none.
+        if isinstance(event, CancelAllOrders | CancelOrder | ModifyOrder | RiskEvent):
             return
         cid = event.client_order_id
         self.used_ids.add(cid)

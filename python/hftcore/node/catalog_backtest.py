@@ -1,0 +1,689 @@
+"""Backtests over the Parquet data catalog: bars, quotes, trades, L2 deltas and L3 messages of
+several instruments in one run, merged in timestamp order, through the simulated venues.
+
+Each configured instrument gets a venue from its data (or from ``[backtest] venues``):
+
+* ``bars``: a :class:`BarVenue` filling on the instrument's bars (``docs/venues.md``);
+* ``L2``: a :class:`SimulatedBookVenue` whose book is rebuilt from the instrument's L2 deltas,
+  or from its quotes (each quote replaces the top level of each side), with its trade prints;
+* ``L3``: a :class:`SimulatedBookVenue` on the instrument's L3 messages (FIFO queues).
+
+Three runners, chosen by the data (the results agree where they overlap; the first two are
+the fast paths):
+
+1. bars only: :func:`hftcore.node.backtest.run_bars`;
+2. one instrument's L2 deltas (and its prints, aggressor known): ``run_book``;
+3. anything else: :class:`CatalogReplay`, event by event in merged order, with two clocks as in
+   ``run_book`` (``docs/book-backtest.md``): a record at exchange time ``T`` is given to its
+   venue once every node event seen before ``T`` has been delivered, and reaches the node at
+   its feed time ``f >= T`` (venue events at their ``ts_event``), in time order across
+   instruments. Strategies therefore never see data their venue has not replayed, and their
+   orders never reach a venue in its past.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from hftcore._core import L2_DELTA_DTYPE, TRADE_DTYPE, Instrument, OrderBookL3
+from hftcore.data.catalog import DataCatalog, MergedChunk
+from hftcore.data.schema import DatasetKey, to_events, to_records
+from hftcore.errors import ConfigError, InvalidData, InvalidValue
+from hftcore.model.data import Bar, Quote, Trade
+from hftcore.model.events import OrderEvent
+from hftcore.node.backtest import _Recorder, order_records, run_bars
+from hftcore.node.book_backtest import SECONDS_PER_YEAR, run_book
+from hftcore.node.clock import SimulatedClock
+from hftcore.node.config import BacktestSection, NodeConfig, ReplayDataType
+from hftcore.node.kernel import TradingNode
+from hftcore.node.strategy import load_strategy_class
+from hftcore.reports.backtest import BacktestResult
+from hftcore.venues.bars import BarVenue, BarVenueConfig
+from hftcore.venues.simulated import SimulatedBookVenue
+
+logger = logging.getLogger(__name__)
+
+VenueKind = Literal["bars", "L2", "L3"]
+REPLAY_DATA_TYPES: tuple[ReplayDataType, ...] = (
+    "bars",
+    "quotes",
+    "trades",
+    "l2_deltas",
+    "l3_messages",
+)
+BAR_VENUE, L2_VENUE, L3_VENUE = "SIM", "SIM-L2", "SIM-L3"
+_BOOK_TYPES = frozenset({"quotes", "trades", "l2_deltas", "l3_messages"})
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while a backtest runs, in nanoseconds of data time
+(``total``: the span of the replayed data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPlan:
+    """What a catalog backtest replays: the datasets in merge order (ties: this order), the
+    venue of each instrument, and the span of data time in ``[start, end)``."""
+
+    datasets: tuple[DatasetKey, ...]
+    venues: dict[str, VenueKind]
+    start: int | None
+    end: int | None
+    first_ts: int
+    last_ts: int
+
+    @property
+    def runner(self) -> Literal["bars", "book", "merged"]:
+        """``bars`` (bar data only), ``book`` (one instrument's L2 deltas and prints) or
+        ``merged``; see the module docs."""
+        if all(key.data_type == "bars" for key in self.datasets) and set(self.venues.values()) == {
+            "bars"
+        }:
+            return "bars"
+        types = {key.data_type for key in self.datasets}
+        if len(self.venues) == 1 and "l2_deltas" in types and types <= {"l2_deltas", "trades"}:
+            return "book"
+        return "merged"
+
+
+def plan_replay(
+    config: NodeConfig,
+    catalog: DataCatalog,
+    *,
+    data_types: Iterable[str] | None = None,
+    bar_type: str = "1-DAY",
+    start: object = None,
+    end: object = None,
+    venues: dict[str, Literal["bars", "book"]] | None = None,
+) -> ReplayPlan:
+    """Checks the configured instruments against the catalog and picks datasets and venues.
+
+    Raises ``InvalidValue``: ``UNKNOWN_INSTRUMENT`` (an instrument the catalog has no data for,
+    naming the ones it has; or a ``venues`` entry for an instrument not configured),
+    ``INSTRUMENT_MISMATCH`` (the config's tick or lot differs from the catalog's spec),
+    ``UNKNOWN_DATA_TYPE``, ``NO_DATA`` (nothing of the selected types for an instrument, naming
+    what it has); ``ConfigError`` ``CONFLICTING_DATA`` (two sources for one book: quotes and
+    L2, or L3 with quotes, trades or L2)."""
+    from hftcore.data.timestamps import to_ns
+
+    if not config.instruments:
+        raise ConfigError("INVALID_CONFIG", "instruments: at least one instrument is needed")
+    selected = _data_types(data_types)
+    overrides = dict(venues or {})
+    configured = {entry.instrument_id: entry for entry in config.instruments}
+    for instrument_id in overrides:
+        if instrument_id not in configured:
+            raise InvalidValue(
+                "UNKNOWN_INSTRUMENT",
+                f"backtest.venues names {instrument_id!r}, which is not among the configured "
+                f"instruments {sorted(configured)}",
+            )
+    known = {instrument.instrument_id: instrument for instrument in catalog.instruments()}
+    datasets: list[DatasetKey] = []
+    kinds: dict[str, VenueKind] = {}
+    first: list[int] = []
+    last: list[int] = []
+    for instrument_id, entry in configured.items():
+        if instrument_id not in known:
+            raise InvalidValue(
+                "UNKNOWN_INSTRUMENT",
+                f"the catalog {catalog.root} has no data for instrument {instrument_id!r}; "
+                f"it has: {sorted(known)}",
+            )
+        _check_spec(entry.build(), known[instrument_id])
+        held = catalog.list_datasets(instrument_id)
+        chosen = [
+            info
+            for info in held
+            if info.data_type in selected
+            and (info.data_type != "bars" or info.bar_type == bar_type)
+        ]
+        types: set[str] = {info.data_type for info in chosen}
+        kind = _venue_kind(instrument_id, types, overrides.get(instrument_id))
+        if not chosen or kind is None:
+            wanted = overrides.get(instrument_id, "any")
+            raise InvalidValue(
+                "NO_DATA",
+                f"{instrument_id}: nothing to replay for venue {wanted!r} among "
+                f"{sorted(selected)} (bars of {bar_type}); it has {[str(i.key) for i in held]}",
+            )
+        kinds[instrument_id] = kind
+        for info in chosen:
+            datasets.append(info.key)
+            if info.first_ts is not None and info.last_ts is not None:
+                first.append(info.first_ts)
+                last.append(info.last_ts)
+    start_ns = None if start is None else to_ns(start, name="start")
+    end_ns = None if end is None else to_ns(end, name="end")
+    first_ts = max([min(first), *([start_ns] if start_ns is not None else [])])
+    last_ts = min([max(last), *([end_ns] if end_ns is not None else [])])
+    if not first:
+        raise InvalidData("TOO_FEW_RECORDS", "the selected datasets hold no rows")
+    # The catalog's canonical merge order: at one instant book data, then quotes, trades and
+    # bars (bars summarise what came before), instruments in config order within a type.
+    canonical = ("l3_messages", "l2_deltas", "quotes", "trades", "bars")
+    ordered = sorted(datasets, key=lambda key: canonical.index(key.data_type))
+    return ReplayPlan(tuple(ordered), kinds, start_ns, end_ns, first_ts, max(first_ts, last_ts))
+
+
+def _data_types(data_types: Iterable[str] | None) -> frozenset[str]:
+    if data_types is None:
+        return frozenset(REPLAY_DATA_TYPES)
+    chosen = frozenset(data_types)
+    unknown = sorted(chosen - set(REPLAY_DATA_TYPES))
+    if unknown or not chosen:
+        raise InvalidValue(
+            "UNKNOWN_DATA_TYPE",
+            f"data types must be some of {list(REPLAY_DATA_TYPES)}, got {sorted(chosen)}",
+        )
+    return chosen
+
+
+def _check_spec(configured: Instrument, stored: Instrument) -> None:
+    fields = ("tick_size", "price_precision", "lot_size", "size_precision")
+    if any(getattr(configured, name) != getattr(stored, name) for name in fields):
+        raise InvalidValue(
+            "INSTRUMENT_MISMATCH",
+            f"{configured.instrument_id}: the config says tick {configured.tick_size} / lot "
+            f"{configured.lot_size}, the catalog's data is in tick {stored.tick_size} / lot "
+            f"{stored.lot_size}: ticks and lots would mean other prices",
+        )
+
+
+def _venue_kind(
+    instrument_id: str, types: set[str], wanted: Literal["bars", "book"] | None
+) -> VenueKind | None:
+    """The venue an instrument's data implies, None when ``wanted`` has no data to run on."""
+    if "l3_messages" in types and types & {"quotes", "trades", "l2_deltas"}:
+        raise ConfigError(
+            "CONFLICTING_DATA",
+            f"{instrument_id}: L3 messages are the whole book and its trades; leave out "
+            f"{sorted(types & {'quotes', 'trades', 'l2_deltas'})} (--data-types)",
+        )
+    if {"quotes", "l2_deltas"} <= types:
+        raise ConfigError(
+            "CONFLICTING_DATA",
+            f"{instrument_id}: quotes and L2 deltas would both set the book; choose one "
+            "(--data-types)",
+        )
+    book: VenueKind | None = (
+        "L3" if "l3_messages" in types else "L2" if types & _BOOK_TYPES else None
+    )
+    if wanted == "bars":
+        return "bars" if "bars" in types else None
+    if wanted == "book":
+        return book
+    return book if book is not None else "bars"
+
+
+# ----- the node ---------------------------------------------------------------------------------
+
+
+def build_node(config: NodeConfig, plan: ReplayPlan, section: BacktestSection) -> TradingNode:
+    """A node with the configured strategies and one simulated venue per venue kind of the
+    plan: ``SIM`` (bars), ``SIM-L2`` and ``SIM-L3`` (book venues with ``section.book_venue``'s
+    latencies and queue model)."""
+    if not config.strategies:
+        raise ConfigError("INVALID_CONFIG", "strategies: at least one strategy is needed")
+    node = TradingNode(config)
+    currencies = {entry.instrument_id: entry.quote_currency for entry in config.instruments}
+    for kind, name in (("bars", BAR_VENUE), ("L2", L2_VENUE), ("L3", L3_VENUE)):
+        listed = {
+            node.cache.instrument(instrument_id): currencies[instrument_id]
+            for instrument_id, venue_kind in plan.venues.items()
+            if venue_kind == kind
+        }
+        if not listed:
+            continue
+        if kind == "bars":
+            node.add_venue(name, BarVenue(name, listed, section.bar_venue))
+        else:
+            book_config = msgspec.structs.replace(section.book_venue, data=kind)
+            node.add_venue(name, SimulatedBookVenue(name, listed, book_config))
+    for strategy_config in config.strategies:
+        strategy_class = load_strategy_class(strategy_config.path)
+        node.add_strategy(
+            strategy_class(strategy_config.strategy_id, strategy_config.params),
+            on_error=strategy_config.on_error,
+        )
+    return node
+
+
+def backtest_catalog(
+    config: NodeConfig,
+    catalog_root: str | Path,
+    *,
+    data_types: Iterable[str] | None = None,
+    bar_type: str | None = None,
+    start: object = None,
+    end: object = None,
+    sort: bool | None = None,
+    sample_interval_ns: int | None = None,
+    periods_per_year: float | None = None,
+    bar_venue: BarVenueConfig | None = None,
+    progress: Progress | None = None,
+    runner: Literal["auto", "merged"] = "auto",
+) -> BacktestResult:
+    """Runs the configured strategies over the catalog's data of the configured instruments
+    in ``[start, end)``; every argument left None comes from ``config.backtest``. ``runner=
+    "merged"`` forces the event-by-event runner (the fast paths give the same fills)."""
+    section = config.backtest
+    if bar_venue is not None:
+        section = msgspec.structs.replace(section, bar_venue=bar_venue)
+    catalog = DataCatalog(catalog_root)
+    plan = plan_replay(
+        config,
+        catalog,
+        data_types=data_types if data_types is not None else section.data_types,
+        bar_type=bar_type if bar_type is not None else section.bar_type,
+        start=start if start is not None else section.start,
+        end=end if end is not None else section.end,
+        venues=section.venues,
+    )
+    sort = section.sort if sort is None else sort
+    interval = sample_interval_ns if sample_interval_ns is not None else section.sample_interval_ns
+    per_year = periods_per_year if periods_per_year is not None else section.periods_per_year
+    node = build_node(config, plan, section)
+    kind = plan.runner if runner == "auto" else runner
+    report = _ProgressReport(plan, progress)
+    if kind == "bars" and interval is None:
+        return run_bars(
+            node,
+            _bar_events(catalog, plan, sort, report),
+            periods_per_year=252.0 if per_year is None else per_year,
+            name="backtest",
+        )
+    interval_ns = 1_000_000_000 if interval is None and plan.runner != "bars" else interval
+    if kind == "book" and interval_ns is not None:
+        result = _run_book_from_catalog(
+            node, catalog, plan, sort=sort, interval_ns=interval_ns, periods_per_year=per_year
+        )
+        if result is not None:
+            report.done()
+            return result
+    replay = CatalogReplay(node, plan, sample_interval_ns=interval_ns)
+    for chunk in catalog.stream(plan.datasets, start=plan.start, end=plan.end, sort=sort):
+        replay.feed(chunk)
+        report.update(int(chunk.ts_event[-1]))
+    if per_year is None:
+        per_year = 252.0 if interval_ns is None else SECONDS_PER_YEAR * 1e9 / interval_ns
+    return replay.finish(periods_per_year=per_year)
+
+
+@dataclass(slots=True)
+class _ProgressReport:
+    plan: ReplayPlan
+    callback: Progress | None
+
+    def update(self, ts: int) -> None:
+        if self.callback is not None:
+            total = self.plan.last_ts - self.plan.first_ts
+            self.callback(min(max(ts - self.plan.first_ts, 0), total), total)
+
+    def done(self) -> None:
+        self.update(self.plan.last_ts)
+
+
+def _bar_events(
+    catalog: DataCatalog, plan: ReplayPlan, sort: bool, report: _ProgressReport
+) -> Iterator[Bar]:
+    for chunk in catalog.stream(plan.datasets, start=plan.start, end=plan.end, sort=sort):
+        for _, event in chunk.events():
+            yield event
+        report.update(int(chunk.ts_event[-1]))
+
+
+def _run_book_from_catalog(
+    node: TradingNode,
+    catalog: DataCatalog,
+    plan: ReplayPlan,
+    *,
+    sort: bool,
+    interval_ns: int,
+    periods_per_year: float | None,
+) -> BacktestResult | None:
+    """The L2 fast path: the instrument's deltas and prints read whole and given to
+    ``run_book``. None when a print has no known aggressor (the bulk replay needs one): the
+    merged runner infers it from the book."""
+    (instrument_id,) = plan.venues
+    types = {key.data_type for key in plan.datasets}
+    trades = None
+    if "trades" in types:
+        table = catalog.read(instrument_id, "trades", start=plan.start, end=plan.end, sort=sort)
+        aggressor = np.asarray(table.column("aggressor_side"))
+        if np.any((aggressor != 0) & (aggressor != 1)):
+            return None
+        trades = np.zeros(table.num_rows, dtype=TRADE_DTYPE)
+        for field, column in (
+            ("ts_event", "ts_event"),
+            ("ts_init", "ts_init"),
+            ("price", "price"),
+            ("quantity", "size"),
+            ("aggressor_side", "aggressor_side"),
+        ):
+            trades[field] = np.asarray(table.column(column))
+    deltas = to_records(
+        catalog.read(instrument_id, "l2_deltas", start=plan.start, end=plan.end, sort=sort),
+        "l2_deltas",
+    )
+    return run_book(
+        node,
+        deltas,
+        trades,
+        instrument_id=instrument_id,
+        sample_interval_ns=interval_ns,
+        periods_per_year=SECONDS_PER_YEAR * 1e9 / interval_ns
+        if periods_per_year is None
+        else periods_per_year,
+        name="backtest",
+    )
+
+
+# ----- the merged runner --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _BookUpdate:
+    """Book records of one instrument the node sees at one local time (one record, or a
+    stretch replayed in bulk while nothing could observe the steps in between)."""
+
+    instrument_id: str
+    records: npt.NDArray[np.void]
+
+
+_Held = tuple[int, int, "OrderEvent | Quote | Trade | Bar | _BookUpdate"]
+
+
+@dataclass(slots=True)
+class _Sampling:
+    interval: int | None
+    next_sample: int | None = None
+    last_item_ts: int | None = None
+
+
+class CatalogReplay:
+    """The event-by-event runner over merged catalog chunks (see the module docs): build it
+    on a node from :func:`build_node`, :meth:`feed` it the chunks of
+    ``DataCatalog.stream(plan.datasets)`` in order, then :meth:`finish`.
+
+    Equity is sampled after every timestamp the node sees (``sample_interval_ns`` None, for
+    bars) or on a grid of local time from the first price on."""
+
+    def __init__(
+        self, node: TradingNode, plan: ReplayPlan, *, sample_interval_ns: int | None = None
+    ) -> None:
+        clock = node.clock
+        if not isinstance(clock, SimulatedClock):
+            raise ConfigError("UNSUPPORTED_CLOCK", "a catalog backtest needs a SimulatedClock")
+        if sample_interval_ns is not None and (
+            isinstance(sample_interval_ns, bool)
+            or not isinstance(sample_interval_ns, int)
+            or sample_interval_ns <= 0
+        ):
+            raise InvalidValue(
+                "INVALID_INTERVAL",
+                f"sample_interval_ns must be a positive int, not {sample_interval_ns!r}",
+            )
+        self.node = node
+        self.clock = clock
+        self.plan = plan
+        self.book_venues: dict[str, SimulatedBookVenue] = {}
+        for instrument_id, kind in plan.venues.items():
+            venue = node.execution.venue_for(instrument_id)[1]
+            if kind != "bars":
+                if not isinstance(venue, SimulatedBookVenue):
+                    raise ConfigError(
+                        "UNSUPPORTED_VENUE",
+                        f"{instrument_id} is on {type(venue).__name__}, not a book venue",
+                    )
+                self.book_venues[instrument_id] = venue
+            elif not isinstance(venue, BarVenue):
+                raise ConfigError(
+                    "UNSUPPORTED_VENUE", f"{instrument_id} is on {type(venue).__name__}"
+                )
+        for venue in {id(v): v for v in self.book_venues.values()}.values():
+            venue.set_event_sink(self._hold_event)
+        # The node's view of each L3 book (its cache holds L2 books: snapshots of these).
+        self.l3_books = {
+            instrument_id: OrderBookL3(node.cache.instrument(instrument_id))
+            for instrument_id, kind in plan.venues.items()
+            if kind == "L3"
+        }
+        self.quoted: dict[str, tuple[int, int]] = {}  # last bid / ask price given to a venue
+        self.marked: dict[str, tuple[int | None, int | None]] = {}
+        self.held: list[_Held] = []
+        self.arrivals = 0
+        ids = [i.instrument_id for i in node.cache.instruments()]
+        self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
+        self.sampling = _Sampling(sample_interval_ns)
+        node.bus.subscribe("events.fill.>", self.recorder.on_fill)
+        node.start()
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _hold(self, item: OrderEvent | Quote | Trade | Bar | _BookUpdate, ts: int) -> None:
+        self.arrivals += 1
+        heapq.heappush(self.held, (ts, self.arrivals, item))
+
+    def _hold_event(self, event: OrderEvent) -> None:
+        self._hold(event, event.ts_event)
+
+    def _release_before(self, ts: int | None) -> None:
+        """Delivers what the node sees before ``ts`` (None: everything held)."""
+        held = self.held
+        while held and (ts is None or held[0][0] < ts):
+            local, _, item = heapq.heappop(held)
+            self._advance(local)
+            self._deliver(item, local)
+
+    def _advance(self, ts: int) -> None:
+        sampling = self.sampling
+        if ts > self.clock.timestamp_ns():
+            if sampling.interval is None:
+                if sampling.last_item_ts is not None:
+                    self.recorder.sample(sampling.last_item_ts)
+            elif sampling.next_sample is not None:
+                while sampling.next_sample <= ts:
+                    self.node.advance_to(sampling.next_sample)
+                    self.recorder.sample(sampling.next_sample)
+                    sampling.next_sample += sampling.interval
+            self.node.advance_to(ts)
+        sampling.last_item_ts = ts
+
+    def _start_grid(self, ts: int) -> None:
+        """Grid sampling starts with the first price the node sees: the report needs a mark."""
+        if self.sampling.interval is not None and self.sampling.next_sample is None:
+            self.sampling.next_sample = ts
+
+    # -- input -------------------------------------------------------------------------------
+
+    def feed(self, chunk: MergedChunk) -> None:
+        """Replays one merged chunk (chunks in order: those of one ``stream`` call)."""
+        sources, firsts, counts = chunk.run_bounds()
+        for index, first, count in zip(
+            sources.tolist(), firsts.tolist(), counts.tolist(), strict=True
+        ):
+            key = chunk.datasets[index]
+            table = chunk.tables[index].slice(first, count)
+            if key.data_type in ("l2_deltas", "l3_messages"):
+                self._book_records(key, to_records(table, key.data_type))
+            else:
+                for event in to_events(table, key):
+                    self._release_before(event.ts_event)
+                    self._market_data(event)
+
+    def _market_data(self, event: Quote | Trade | Bar) -> None:
+        instrument_id = event.instrument_id
+        venue = self.book_venues.get(instrument_id)
+        if venue is None or isinstance(event, Bar):
+            self._hold(event, event.ts_event)
+            return
+        if isinstance(event, Quote):
+            deltas = self._quote_deltas(event)
+            seen = int(venue.on_l2_deltas(instrument_id, deltas).feed_ts.max())
+        else:
+            venue.on_trade(event)
+            seen = max(event.ts_event, venue.last_feed_ts(instrument_id) or event.ts_event)
+        self._hold(msgspec.structs.replace(event, ts_init=seen), seen)
+
+    def _quote_deltas(self, quote: Quote) -> npt.NDArray[np.void]:
+        """A quote as L2 deltas: the previous top levels go (unless the price stays), then the
+        new ones are set; removals first, so the book never crosses in between."""
+        old_bid, old_ask = self.quoted.get(quote.instrument_id, (quote.bid_price, quote.ask_price))
+        self.quoted[quote.instrument_id] = (quote.bid_price, quote.ask_price)
+        deltas = np.zeros(4, dtype=L2_DELTA_DTYPE)
+        deltas["ts_event"] = quote.ts_event
+        deltas["ts_init"] = quote.ts_init
+        deltas["side"] = (0, 1, 0, 1)
+        deltas["price"] = (old_bid, old_ask, quote.bid_price, quote.ask_price)
+        deltas["quantity"] = (
+            quote.bid_size if old_bid == quote.bid_price else 0,
+            quote.ask_size if old_ask == quote.ask_price else 0,
+            quote.bid_size,
+            quote.ask_size,
+        )
+        return deltas
+
+    def _book_records(self, key: DatasetKey, records: npt.NDArray[np.void]) -> None:
+        instrument_id = key.instrument_id
+        venue = self.book_venues[instrument_id]
+        replay = venue.on_l2_deltas if key.data_type == "l2_deltas" else venue.on_l3_messages
+        ts = records["ts_event"]
+        position = 0
+        while position < len(records):
+            self._release_before(int(ts[position]))
+            stop = position + 1
+            if self._unobserved(instrument_id):
+                # Nobody can see the steps in between: replay in bulk up to the next thing
+                # the node must see (with no order of ours, the venue emits no event).
+                bound = self.held[0][0] if self.held else None
+                stop = len(records) if bound is None else int(ts.searchsorted(bound, "right"))
+                stop = max(stop, position + 1)
+            part = records[position:stop]
+            seen = int(replay(instrument_id, part).feed_ts.max())
+            self._hold(_BookUpdate(instrument_id, part), seen)
+            position = stop
+
+    def _unobserved(self, instrument_id: str) -> bool:
+        node = self.node
+        return not node.bus.handlers(f"data.book.{instrument_id}") and not (
+            node.execution.oms.orders(instrument_id=instrument_id, open_only=True)
+        )
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def _deliver(self, item: OrderEvent | Quote | Trade | Bar | _BookUpdate, local: int) -> None:
+        node = self.node
+        if isinstance(item, Bar):
+            if item.instrument_id in self.book_venues:
+                # Bars of an instrument that fills on its book: data for strategies only.
+                node.cache.update_bar(item)
+                self._publish(item.instrument_id, None, None, item.close, local)
+                node.bus.publish(f"data.bars.{item.instrument_id}.{item.bar_type}", item)
+            else:
+                node.process_bar(item)
+            self._start_grid(local)
+        elif isinstance(item, Quote):
+            node.cache.update_quote(item)
+            self._publish(item.instrument_id, item.bid_price, item.ask_price, None, local)
+            node.bus.publish(f"data.quotes.{item.instrument_id}", item)
+            self._start_grid(local)
+        elif isinstance(item, Trade):
+            node.cache.update_trade(item)
+            self._publish(item.instrument_id, None, None, item.price, local)
+            node.bus.publish(f"data.trades.{item.instrument_id}", item)
+            self._start_grid(local)
+        elif isinstance(item, _BookUpdate):
+            self._book_update(item, local)
+        else:
+            node.execution.on_venue_event(item)
+
+    def _publish(
+        self, instrument_id: str, bid: int | None, ask: int | None, last: int | None, ts: int
+    ) -> None:
+        # As the node's process_* do, at the local time the data is seen (the engines run on
+        # the local clock; the event keeps its exchange time in ts_event).
+        self.node.execution.on_price(instrument_id, bid, ask, last, ts)
+
+    def _book_update(self, update: _BookUpdate, local: int) -> None:
+        instrument_id = update.instrument_id
+        node = self.node
+        book = node.cache.book(instrument_id)
+        l3 = self.l3_books.get(instrument_id)
+        if l3 is None:
+            book.apply_deltas(update.records)
+        else:
+            l3.apply_messages(update.records)
+            book.apply_snapshot(l3.levels(0), l3.levels(1))
+        bid, ask = book.best_bid(), book.best_ask()
+        prices = (bid[0] if bid else None, ask[0] if ask else None)
+        if prices != self.marked.get(instrument_id) and None not in prices:
+            self.marked[instrument_id] = prices
+            self._publish(instrument_id, prices[0], prices[1], None, local)
+        node.bus.publish(f"data.book.{instrument_id}", instrument_id)
+        if None not in prices:
+            self._start_grid(local)
+
+    # -- end ---------------------------------------------------------------------------------
+
+    def finish(self, *, periods_per_year: float, name: str = "backtest") -> BacktestResult:
+        """Delivers everything still held, lets commands in flight reach the book venues (and
+        their answers the node), stops the node and returns the run's result."""
+        self._release_before(None)
+        venues: dict[int, tuple[SimulatedBookVenue, int]] = {}
+        for instrument_id, venue in self.book_venues.items():
+            now = venue.now(instrument_id)
+            latest = venues.get(id(venue), (venue, self.clock.timestamp_ns()))[1]
+            venues[id(venue)] = (venue, max(latest, now if now is not None else latest))
+        for venue, ts in venues.values():
+            venue.advance_to(ts)
+        self._release_before(None)
+        sampling = self.sampling
+        if sampling.interval is None:
+            if sampling.last_item_ts is not None:
+                self.recorder.sample(sampling.last_item_ts)
+        elif sampling.next_sample is not None:
+            self._advance(sampling.next_sample)
+        self.node.stop()
+        for venue in self.book_venues.values():
+            venue.set_event_sink(self.node.execution.on_venue_event)
+        recorder = self.recorder
+        if len(recorder.timestamps) < 2:
+            raise InvalidData(
+                "TOO_FEW_RECORDS",
+                "the replayed data spans less than two equity samples (timestamps, or sample "
+                "intervals of local time)",
+            )
+        return BacktestResult.build(
+            instrument_ids=[i.instrument_id for i in self.node.cache.instruments()],
+            timestamps=recorder.timestamps,
+            equity=recorder.equity,
+            positions=recorder.positions,
+            prices=recorder.prices,
+            fills=recorder.fills,
+            orders=order_records(self.node),
+            periods_per_year=periods_per_year,
+            name=name,
+        )
+
+
+__all__ = [
+    "BAR_VENUE",
+    "L2_VENUE",
+    "L3_VENUE",
+    "REPLAY_DATA_TYPES",
+    "CatalogReplay",
+    "Progress",
+    "ReplayPlan",
+    "backtest_catalog",
+    "build_node",
+    "plan_replay",
+]

@@ -295,27 +295,45 @@ def backtest_catalog(
     kind = plan.runner if runner == "auto" else runner
     report = _ProgressReport(plan, progress)
     if kind == "bars" and interval is None:
-        return run_bars(
+        result = run_bars(
             node,
             _bar_events(catalog, plan, sort, report),
             periods_per_year=252.0 if per_year is None else per_year,
             name="backtest",
         )
-    interval_ns = 1_000_000_000 if interval is None and plan.runner != "bars" else interval
+        report.done()
+        return result
+    interval_ns = interval
+    if interval is None and plan.runner != "bars":
+        interval_ns = default_sample_interval(plan.last_ts - plan.first_ts)
     if kind == "book" and interval_ns is not None:
-        result = _run_book_from_catalog(
+        book_result = _run_book_from_catalog(
             node, catalog, plan, sort=sort, interval_ns=interval_ns, periods_per_year=per_year
         )
-        if result is not None:
+        if book_result is not None:
             report.done()
-            return result
+            return book_result
     replay = CatalogReplay(node, plan, sample_interval_ns=interval_ns)
     for chunk in catalog.stream(plan.datasets, start=plan.start, end=plan.end, sort=sort):
         replay.feed(chunk)
         report.update(int(chunk.ts_event[-1]))
+    report.done()
     if per_year is None:
         per_year = 252.0 if interval_ns is None else SECONDS_PER_YEAR * 1e9 / interval_ns
     return replay.finish(periods_per_year=per_year)
+
+
+SAMPLE_STEPS_NS = (10**9, 60 * 10**9, 3_600 * 10**9, 86_400 * 10**9)
+MAX_DEFAULT_SAMPLES = 100_000
+
+
+def default_sample_interval(span_ns: int) -> int:
+    """The equity sampling step when none is configured: the first of a second, a minute,
+    an hour and a day that gives at most ``MAX_DEFAULT_SAMPLES`` samples over ``span_ns``."""
+    for step in SAMPLE_STEPS_NS:
+        if span_ns // step <= MAX_DEFAULT_SAMPLES:
+            return step
+    return SAMPLE_STEPS_NS[-1]
 
 
 @dataclass(slots=True)
@@ -458,12 +476,13 @@ class CatalogReplay:
             if kind == "L3"
         }
         self.quoted: dict[str, tuple[int, int]] = {}  # last bid / ask price given to a venue
-        self.marked: dict[str, tuple[int | None, int | None]] = {}
+        self.marked: dict[str, tuple[int, int]] = {}
         self.held: list[_Held] = []
         self.arrivals = 0
         ids = [i.instrument_id for i in node.cache.instruments()]
         self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
         self.sampling = _Sampling(sample_interval_ns)
+        self.unpriced = list(ids)
         node.bus.subscribe("events.fill.>", self.recorder.on_fill)
         node.start()
 
@@ -475,6 +494,13 @@ class CatalogReplay:
 
     def _hold_event(self, event: OrderEvent) -> None:
         self._hold(event, event.ts_event)
+
+    def _before_record(self, ts: int) -> None:
+        """Everything the node sees before ``ts`` is delivered and its clock moves to ``ts``
+        (timers due by then fire): a record at ``ts`` may then go to its venue, which has no
+        data after ``ts`` and never gets a command from before its data."""
+        self._release_before(ts)
+        self._advance(ts)
 
     def _release_before(self, ts: int | None) -> None:
         """Delivers what the node sees before ``ts`` (None: everything held)."""
@@ -488,20 +514,30 @@ class CatalogReplay:
         sampling = self.sampling
         if ts > self.clock.timestamp_ns():
             if sampling.interval is None:
-                if sampling.last_item_ts is not None:
+                if sampling.last_item_ts is not None and self._priced():
                     self.recorder.sample(sampling.last_item_ts)
             elif sampling.next_sample is not None:
                 while sampling.next_sample <= ts:
-                    self.node.advance_to(sampling.next_sample)
+                    if sampling.next_sample > self.clock.timestamp_ns():
+                        self.node.advance_to(sampling.next_sample)
                     self.recorder.sample(sampling.next_sample)
                     sampling.next_sample += sampling.interval
             self.node.advance_to(ts)
         sampling.last_item_ts = ts
 
+    def _priced(self) -> bool:
+        """Whether every instrument has a price: the report marks each one in every sample,
+        so sampling starts then."""
+        if not self.unpriced:
+            return True
+        last_price = self.node.cache.last_price
+        self.unpriced = [i for i in self.unpriced if last_price(i) is None]
+        return not self.unpriced
+
     def _start_grid(self, ts: int) -> None:
-        """Grid sampling starts with the first price the node sees: the report needs a mark."""
-        if self.sampling.interval is not None and self.sampling.next_sample is None:
-            self.sampling.next_sample = ts
+        sampling = self.sampling
+        if sampling.interval is not None and sampling.next_sample is None and self._priced():
+            sampling.next_sample = ts
 
     # -- input -------------------------------------------------------------------------------
 
@@ -517,7 +553,7 @@ class CatalogReplay:
                 self._book_records(key, to_records(table, key.data_type))
             else:
                 for event in to_events(table, key):
-                    self._release_before(event.ts_event)
+                    self._before_record(event.ts_event)
                     self._market_data(event)
 
     def _market_data(self, event: Quote | Trade | Bar) -> None:
@@ -559,18 +595,28 @@ class CatalogReplay:
         ts = records["ts_event"]
         position = 0
         while position < len(records):
-            self._release_before(int(ts[position]))
+            self._before_record(int(ts[position]))
             stop = position + 1
             if self._unobserved(instrument_id):
-                # Nobody can see the steps in between: replay in bulk up to the next thing
-                # the node must see (with no order of ours, the venue emits no event).
-                bound = self.held[0][0] if self.held else None
+                # Nobody can see the steps in between: replay in bulk up to the next moment
+                # the node acts (a held event, a timer, an equity sample); with no order of
+                # ours the venue emits no event meanwhile.
+                bound = self._next_node_time()
                 stop = len(records) if bound is None else int(ts.searchsorted(bound, "right"))
                 stop = max(stop, position + 1)
             part = records[position:stop]
             seen = int(replay(instrument_id, part).feed_ts.max())
             self._hold(_BookUpdate(instrument_id, part), seen)
             position = stop
+
+    def _next_node_time(self) -> int | None:
+        times = [self.held[0][0]] if self.held else []
+        timer = self.clock.next_due_ns()
+        if timer is not None:
+            times.append(timer)
+        if self.sampling.next_sample is not None:
+            times.append(self.sampling.next_sample)
+        return min(times) if times else None
 
     def _unobserved(self, instrument_id: str) -> bool:
         node = self.node
@@ -624,13 +670,17 @@ class CatalogReplay:
             l3.apply_messages(update.records)
             book.apply_snapshot(l3.levels(0), l3.levels(1))
         bid, ask = book.best_bid(), book.best_ask()
-        prices = (bid[0] if bid else None, ask[0] if ask else None)
-        if prices != self.marked.get(instrument_id) and None not in prices:
-            self.marked[instrument_id] = prices
-            self._publish(instrument_id, prices[0], prices[1], None, local)
-        node.bus.publish(f"data.book.{instrument_id}", instrument_id)
-        if None not in prices:
+        if bid is not None and ask is not None:
+            # The top of the book is the instrument's quote in the cache (its mark when it
+            # has no prints).
+            top = (bid[0], bid[1], ask[0], ask[1])
+            exchange_ts = int(update.records["ts_event"][-1])
+            node.cache.update_quote(Quote(instrument_id, *top, exchange_ts, local))
+            if (bid[0], ask[0]) != self.marked.get(instrument_id):
+                self.marked[instrument_id] = (bid[0], ask[0])
+                self._publish(instrument_id, bid[0], ask[0], None, local)
             self._start_grid(local)
+        node.bus.publish(f"data.book.{instrument_id}", instrument_id)
 
     # -- end ---------------------------------------------------------------------------------
 
@@ -648,7 +698,7 @@ class CatalogReplay:
         self._release_before(None)
         sampling = self.sampling
         if sampling.interval is None:
-            if sampling.last_item_ts is not None:
+            if sampling.last_item_ts is not None and self._priced():
                 self.recorder.sample(sampling.last_item_ts)
         elif sampling.next_sample is not None:
             self._advance(sampling.next_sample)
@@ -685,5 +735,6 @@ __all__ = [
     "ReplayPlan",
     "backtest_catalog",
     "build_node",
+    "default_sample_interval",
     "plan_replay",
 ]

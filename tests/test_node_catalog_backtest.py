@@ -453,3 +453,77 @@ def test_progress_reports_data_time_up_to_the_whole_span(
     assert done == sorted(done)
     total = calls[-1][1]
     assert done[-1] == total > 0
+
+
+def test_a_catalog_imported_from_csv_files_backtests_quotes_trades_and_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hftcore.cli import main
+
+    quotes = walk_quotes(60, T0, 10 * MINUTE, seed=9)
+    lines = ["time,bid,bid_size,ask,ask_size"]
+    lines += [
+        f"{int(ts)},{bid / 100:.2f},100,{ask / 100:.2f},100"
+        for ts, bid, ask in zip(
+            quotes["ts_event"], quotes["bid_price"], quotes["ask_price"], strict=True
+        )
+    ]
+    # Two rows swapped: the import names the line, or sorts them on request.
+    lines[3], lines[4] = lines[4], lines[3]
+    quotes_csv = tmp_path / "aaa_quotes.csv"
+    quotes_csv.write_text("\n".join(lines) + "\n")
+    trades = alternating_trades(30, T0 + 5 * MINUTE, 20 * MINUTE)
+    trades_csv = tmp_path / "bbb_trades.csv"
+    trades_csv.write_text(
+        "time,price,size,aggressor_side\n"
+        + "".join(
+            f"{int(ts)},{price / 100:.2f},{size},{'BUY' if side == 0 else 'SELL'}\n"
+            for ts, price, size, side in zip(
+                trades["ts_event"],
+                trades["price"],
+                trades["size"],
+                trades["aggressor_side"],
+                strict=True,
+            )
+        )
+    )
+    root = tmp_path / "catalog"
+    common = ["--catalog", str(root), "--timestamp-format", "epoch_ns", "--tick-size", "0.01"]
+    aaa = ["data", "import", str(quotes_csv), *common, "--instrument", "AAA.SIM"]
+    aaa += ["--data-type", "quotes"]
+    assert main(aaa) == 2
+    assert "aaa_quotes.csv line 5" in capsys.readouterr().err
+    assert main([*aaa, "--sort"]) == 0
+    bbb = ["data", "import", str(trades_csv), *common, "--instrument", "BBB.SIM"]
+    assert main([*bbb, "--data-type", "trades"]) == 0
+    catalog = DataCatalog(root)
+    import_bundled(catalog, ["msft_daily_ohlcv"])
+    capsys.readouterr()
+
+    config = node_config(
+        [MSFT, AAA, BBB],
+        {
+            "quotes": ["AAA.SIM"],
+            "trades": ["BBB.SIM"],
+            "bars": ["MSFT.XNAS"],
+            "market_buy_on_first_quote": {"AAA.SIM": 4},
+            "market_buy_on_first_bar": {"MSFT.XNAS": 3},
+        },
+    )
+    node, result = run_merged(config, catalog, start=START, end=END)
+    seen = recorder(node).seen
+    assert [ts for _, _, ts, _ in seen] == sorted(ts for _, _, ts, _ in seen)
+    quote_times = [ts for kind, _, ts, _ in seen if kind == "quote"]
+    assert quote_times == quotes["ts_event"].tolist()
+    assert [ts for kind, _, ts, _ in seen if kind == "trade"] == trades["ts_event"].tolist()
+    assert node.portfolio.net_quantity("AAA.SIM") == 4
+    assert node.portfolio.net_quantity("MSFT.XNAS") == 3
+    aaa_fill = next(f for f in recorder(node).fills if f.instrument_id == "AAA.SIM")
+    assert aaa_fill.last_price == int(quotes["ask_price"][0])
+    # Only quotes and bars: the BBB prints are left out, and its book venue too.
+    plan = plan_replay(
+        node_config([MSFT, AAA], {}), catalog, data_types=["quotes", "bars"], start=START
+    )
+    assert {key.data_type for key in plan.datasets} == {"quotes", "bars"}
+    assert plan.venues == {"MSFT.XNAS": "bars", "AAA.SIM": "L2"}
+    assert result.positions["MSFT.XNAS"][-1] == 3

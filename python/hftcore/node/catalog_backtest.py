@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -510,6 +510,15 @@ class CatalogReplay:
             self._advance(local)
             self._deliver(item, local)
 
+    def _move_node(self, ts: int) -> None:
+        """The node's clock to ``ts``. Time-driven execution work (throttlers, expiries,
+        command arrivals at the venues) exists only with open orders; without any, moving the
+        clock (timers fire) is the same and much cheaper."""
+        if self.node.execution.oms.orders(open_only=True):
+            self.node.advance_to(ts)
+        else:
+            self.clock.advance_to(ts)
+
     def _advance(self, ts: int) -> None:
         sampling = self.sampling
         if ts > self.clock.timestamp_ns():
@@ -519,10 +528,10 @@ class CatalogReplay:
             elif sampling.next_sample is not None:
                 while sampling.next_sample <= ts:
                     if sampling.next_sample > self.clock.timestamp_ns():
-                        self.node.advance_to(sampling.next_sample)
+                        self._move_node(sampling.next_sample)
                     self.recorder.sample(sampling.next_sample)
                     sampling.next_sample += sampling.interval
-            self.node.advance_to(ts)
+            self._move_node(ts)
         sampling.last_item_ts = ts
 
     def _priced(self) -> bool:
@@ -543,50 +552,91 @@ class CatalogReplay:
 
     def feed(self, chunk: MergedChunk) -> None:
         """Replays one merged chunk (chunks in order: those of one ``stream`` call)."""
+        # Each dataset's rows are converted once per chunk (events, records, quote deltas);
+        # the runs of the merged order then index into them.
+        converted: list[Any] = []
+        quote_deltas: list[npt.NDArray[np.void] | None] = []
+        for key, table in zip(chunk.datasets, chunk.tables, strict=True):
+            if key.data_type in ("l2_deltas", "l3_messages"):
+                converted.append(to_records(table, key.data_type))
+                quote_deltas.append(None)
+                continue
+            events = list(to_events(table, key))
+            converted.append(events)
+            quote_deltas.append(
+                self._quote_deltas(key.instrument_id, events)
+                if events and key.data_type == "quotes" and key.instrument_id in self.book_venues
+                else None
+            )
         sources, firsts, counts = chunk.run_bounds()
         for index, first, count in zip(
             sources.tolist(), firsts.tolist(), counts.tolist(), strict=True
         ):
             key = chunk.datasets[index]
-            table = chunk.tables[index].slice(first, count)
+            rows = converted[index]
             if key.data_type in ("l2_deltas", "l3_messages"):
-                self._book_records(key, to_records(table, key.data_type))
-            else:
-                for event in to_events(table, key):
-                    self._before_record(event.ts_event)
+                self._book_records(key, rows[first : first + count])
+                continue
+            deltas = quote_deltas[index]
+            for row in range(first, first + count):
+                event = rows[row]
+                self._before_record(event.ts_event)
+                if deltas is None:
                     self._market_data(event)
+                else:
+                    self._quote(event, deltas[4 * row : 4 * row + 4])
 
-    def _market_data(self, event: Quote | Trade | Bar) -> None:
-        instrument_id = event.instrument_id
-        venue = self.book_venues.get(instrument_id)
-        if venue is None or isinstance(event, Bar):
+    def _market_data(self, event: Trade | Bar | Quote) -> None:
+        """A print (to its book venue, if it has one) or data the node only shows strategies."""
+        venue = self.book_venues.get(event.instrument_id)
+        if venue is None or not isinstance(event, Trade):
             self._hold(event, event.ts_event)
             return
-        if isinstance(event, Quote):
-            deltas = self._quote_deltas(event)
-            seen = int(venue.on_l2_deltas(instrument_id, deltas).feed_ts.max())
-        else:
-            venue.on_trade(event)
-            seen = max(event.ts_event, venue.last_feed_ts(instrument_id) or event.ts_event)
-        self._hold(msgspec.structs.replace(event, ts_init=seen), seen)
+        venue.on_trade(event)
+        seen = max(event.ts_event, venue.last_feed_ts(event.instrument_id) or event.ts_event)
+        self._hold_seen(event, seen)
 
-    def _quote_deltas(self, quote: Quote) -> npt.NDArray[np.void]:
-        """A quote as L2 deltas: the previous top levels go (unless the price stays), then the
-        new ones are set; removals first, so the book never crosses in between."""
-        old_bid, old_ask = self.quoted.get(quote.instrument_id, (quote.bid_price, quote.ask_price))
-        self.quoted[quote.instrument_id] = (quote.bid_price, quote.ask_price)
-        deltas = np.zeros(4, dtype=L2_DELTA_DTYPE)
-        deltas["ts_event"] = quote.ts_event
-        deltas["ts_init"] = quote.ts_init
+    def _quote(self, quote: Quote, deltas: npt.NDArray[np.void]) -> None:
+        instrument_id = quote.instrument_id
+        venue = self.book_venues[instrument_id]
+        seen = int(venue.on_l2_deltas(instrument_id, deltas).feed_ts.max())
+        self._hold_seen(quote, seen)
+
+    def _hold_seen(self, event: Quote | Trade, seen: int) -> None:
+        """Holds market data until the node sees it, at ``seen`` (its ``ts_init``)."""
+        if event.ts_init != seen:
+            event = msgspec.structs.replace(event, ts_init=seen)
+        self._hold(event, seen)
+
+    def _quote_deltas(self, instrument_id: str, quotes: list[Quote]) -> npt.NDArray[np.void]:
+        """Quotes as L2 deltas, four per quote: the previous top levels go (unless the price
+        stays), then the new ones are set; removals first, so the book never crosses."""
+        count = len(quotes)
+        bid = np.fromiter((q.bid_price for q in quotes), np.int64, count)
+        ask = np.fromiter((q.ask_price for q in quotes), np.int64, count)
+        bid_size = np.fromiter((q.bid_size for q in quotes), np.int64, count)
+        ask_size = np.fromiter((q.ask_size for q in quotes), np.int64, count)
+        first_bid, first_ask = self.quoted.get(instrument_id, (int(bid[0]), int(ask[0])))
+        old_bid = np.concatenate(([first_bid], bid[:-1]))
+        old_ask = np.concatenate(([first_ask], ask[:-1]))
+        self.quoted[instrument_id] = (int(bid[-1]), int(ask[-1]))
+        deltas = np.zeros((count, 4), dtype=L2_DELTA_DTYPE)
+        for field in ("ts_event", "ts_init"):
+            deltas[field] = np.fromiter((getattr(q, field) for q in quotes), np.int64, count)[
+                :, None
+            ]
         deltas["side"] = (0, 1, 0, 1)
-        deltas["price"] = (old_bid, old_ask, quote.bid_price, quote.ask_price)
-        deltas["quantity"] = (
-            quote.bid_size if old_bid == quote.bid_price else 0,
-            quote.ask_size if old_ask == quote.ask_price else 0,
-            quote.bid_size,
-            quote.ask_size,
+        deltas["price"] = np.stack([old_bid, old_ask, bid, ask], axis=1)
+        deltas["quantity"] = np.stack(
+            [
+                np.where(old_bid == bid, bid_size, 0),
+                np.where(old_ask == ask, ask_size, 0),
+                bid_size,
+                ask_size,
+            ],
+            axis=1,
         )
-        return deltas
+        return deltas.reshape(-1)
 
     def _book_records(self, key: DatasetKey, records: npt.NDArray[np.void]) -> None:
         instrument_id = key.instrument_id
@@ -639,7 +689,11 @@ class CatalogReplay:
             self._start_grid(local)
         elif isinstance(item, Quote):
             node.cache.update_quote(item)
-            self._publish(item.instrument_id, item.bid_price, item.ask_price, None, local)
+            prices = (item.bid_price, item.ask_price)
+            if prices != self.marked.get(item.instrument_id):
+                # Only a new price can trigger an emulated order or move a mark.
+                self.marked[item.instrument_id] = prices
+                self._publish(item.instrument_id, item.bid_price, item.ask_price, None, local)
             node.bus.publish(f"data.quotes.{item.instrument_id}", item)
             self._start_grid(local)
         elif isinstance(item, Trade):

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from hftcore._core import L2_DELTA_DTYPE, TRADE_DTYPE, Instrument, OrderBookL3
 from hftcore.data.catalog import DataCatalog, MergedChunk
 from hftcore.data.schema import DatasetKey, to_events, to_records
+from hftcore.data.timestamps import to_ns
 from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import OrderEvent
@@ -84,11 +85,9 @@ class ReplayPlan:
     def runner(self) -> Literal["bars", "book", "merged"]:
         """``bars`` (bar data only), ``book`` (one instrument's L2 deltas and prints) or
         ``merged``; see the module docs."""
-        if all(key.data_type == "bars" for key in self.datasets) and set(self.venues.values()) == {
-            "bars"
-        }:
-            return "bars"
         types = {key.data_type for key in self.datasets}
+        if types == {"bars"} and set(self.venues.values()) == {"bars"}:
+            return "bars"
         if len(self.venues) == 1 and "l2_deltas" in types and types <= {"l2_deltas", "trades"}:
             return "book"
         return "merged"
@@ -112,8 +111,6 @@ def plan_replay(
     ``UNKNOWN_DATA_TYPE``, ``NO_DATA`` (nothing of the selected types for an instrument, naming
     what it has); ``ConfigError`` ``CONFLICTING_DATA`` (two sources for one book: quotes and
     L2, or L3 with quotes, trades or L2)."""
-    from hftcore.data.timestamps import to_ns
-
     if not config.instruments:
         raise ConfigError("INVALID_CONFIG", "instruments: at least one instrument is needed")
     selected = _data_types(data_types)
@@ -161,12 +158,12 @@ def plan_replay(
             if info.first_ts is not None and info.last_ts is not None:
                 first.append(info.first_ts)
                 last.append(info.last_ts)
-    start_ns = None if start is None else to_ns(start, name="start")
-    end_ns = None if end is None else to_ns(end, name="end")
-    first_ts = max([min(first), *([start_ns] if start_ns is not None else [])])
-    last_ts = min([max(last), *([end_ns] if end_ns is not None else [])])
     if not first:
         raise InvalidData("TOO_FEW_RECORDS", "the selected datasets hold no rows")
+    start_ns = None if start is None else to_ns(start, name="start")
+    end_ns = None if end is None else to_ns(end, name="end")
+    first_ts = min(first) if start_ns is None else max(min(first), start_ns)
+    last_ts = max(last) if end_ns is None else min(max(last), end_ns)
     # The catalog's canonical merge order: at one instant book data, then quotes, trades and
     # bars (bars summarise what came before), instruments in config order within a type.
     canonical = ("l3_messages", "l2_deltas", "quotes", "trades", "bars")
@@ -275,6 +272,8 @@ def backtest_catalog(
     """Runs the configured strategies over the catalog's data of the configured instruments
     in ``[start, end)``; every argument left None comes from ``config.backtest``. ``runner=
     "merged"`` forces the event-by-event runner (the fast paths give the same fills)."""
+    if runner not in ("auto", "merged"):
+        raise InvalidValue("BAD_OPTION", f"runner must be 'auto' or 'merged', got {runner!r}")
     section = config.backtest
     if bar_venue is not None:
         section = msgspec.structs.replace(section, bar_venue=bar_venue)

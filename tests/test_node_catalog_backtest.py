@@ -312,10 +312,8 @@ def test_unknown_instruments_and_conflicting_data_are_refused_with_reasons(
     assert len(result.timestamps) > 2
 
 
-def test_l2_of_one_instrument_goes_through_run_book(tmp_path: Path) -> None:
-    deltas, trades = l2_replay_from_l3(synthetic_l3_messages(60_000, seed=11))
-    catalog = DataCatalog(tmp_path / "catalog")
-    catalog.write(spec_of(catalog, SYNTH), "l2_deltas", deltas)
+def write_trades(catalog: DataCatalog, trades: np.ndarray) -> None:
+    """``TRADE_DTYPE`` prints of SYNTH.SIM into the catalog."""
     catalog.write(
         spec_of(catalog, SYNTH),
         "trades",
@@ -326,6 +324,13 @@ def test_l2_of_one_instrument_goes_through_run_book(tmp_path: Path) -> None:
             "aggressor_side": trades["aggressor_side"].astype(np.int8),
         },
     )
+
+
+def test_l2_of_one_instrument_goes_through_run_book(tmp_path: Path) -> None:
+    deltas, trades = l2_replay_from_l3(synthetic_l3_messages(60_000, seed=11))
+    catalog = DataCatalog(tmp_path / "catalog")
+    catalog.write(spec_of(catalog, SYNTH), "l2_deltas", deltas)
+    write_trades(catalog, trades)
     maker = {"instrument_id": "SYNTH.SIM", "max_position": 20}
     config = parse_config(
         {
@@ -527,3 +532,69 @@ def test_a_catalog_imported_from_csv_files_backtests_quotes_trades_and_bars(
     assert {key.data_type for key in plan.datasets} == {"quotes", "bars"}
     assert plan.venues == {"MSFT.XNAS": "bars", "AAA.SIM": "L2"}
     assert result.positions["MSFT.XNAS"][-1] == 3
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_latencies_never_send_an_order_into_a_venue_past(tmp_path: Path, seed: int) -> None:
+    """A market maker quoting one instrument's L2 book and a strategy trading another's quotes,
+    on venues with random feed, order and response latencies: every command reaches its venue
+    at or after the data the venue replayed (the venue refuses anything else), every callback
+    runs in local time order at or after the data's exchange time, and inventory stays within
+    the maker's limit."""
+    messages = synthetic_l3_messages(20_000, seed=seed, mean_interval_ns=100_000.0)
+    deltas, trades = l2_replay_from_l3(messages)
+    catalog = DataCatalog(tmp_path / "catalog")
+    catalog.write(spec_of(catalog, SYNTH), "l2_deltas", deltas)
+    write_trades(catalog, trades)
+    first, last = int(deltas["ts_event"][0]), int(deltas["ts_event"][-1])
+    quotes = walk_quotes(300, first + 1, (last - first) // 300, seed=seed)
+    catalog.write(spec_of(catalog, AAA), "quotes", quotes)
+    latency = {"type": "UNIFORM", "low": 10_000.0, "high": 400_000.0, "seed": seed}
+    config = parse_config(
+        {
+            "node": {"starting_balances": {"USD": "10000000"}},
+            "instruments": [instrument_entry(SYNTH), instrument_entry(AAA)],
+            "strategies": [
+                {
+                    "strategy_id": "MM",
+                    "path": "hftcore.strategies.market_maker:MarketMaker",
+                    "params": {"instrument_id": "SYNTH.SIM", "max_position": 8},
+                },
+                {
+                    "strategy_id": "REC",
+                    "path": RECORDER,
+                    "params": {
+                        "quotes": ["AAA.SIM"],
+                        "market_buy_on_first_quote": {"AAA.SIM": 2},
+                        "limit_buy_below_first_bid": {"AAA.SIM": 2},
+                    },
+                },
+            ],
+            "backtest": {
+                "book_venue": {
+                    "feed_latency": latency,
+                    "order_latency": {**latency, "seed": seed + 10},
+                    "response_latency": {**latency, "seed": seed + 20},
+                },
+                "sample_interval_ns": 10_000_000,
+            },
+        },
+        environ={},
+    )
+    node, result = run_merged(config, catalog)
+    assert node.failure("MM") is None
+    assert node.failure("REC") is None
+    seen = recorder(node).seen
+    assert len(seen) == len(quotes["ts_event"])
+    assert [clock for *_, clock in seen] == sorted(clock for *_, clock in seen)
+    assert all(clock >= ts for _, _, ts, clock in seen)
+    maker_fills = [f for f in result.fills if f.strategy_id == "MM"]
+    assert maker_fills
+    position = 0.0
+    for fill in maker_fills:
+        position += fill.quantity if fill.side == "BUY" else -fill.quantity
+        assert abs(position) <= 8
+    assert node.portfolio.net_quantity("AAA.SIM", "REC") >= 2
+    # Everything sent before the end was answered: nothing is left on its way.
+    assert not [o for o in result.orders if o.status in ("SUBMITTED", "PENDING_CANCEL")]
+    assert all(fill.ts_event >= quotes["ts_event"][0] for fill in recorder(node).fills)

@@ -47,6 +47,7 @@ from hftcore.node.clock import SimulatedClock
 from hftcore.node.config import BacktestSection, NodeConfig, ReplayDataType
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import load_strategy_class
+from hftcore.oms.order import OrderStatus
 from hftcore.reports.backtest import BacktestResult
 from hftcore.venues.bars import BarVenue, BarVenueConfig
 from hftcore.venues.simulated import SimulatedBookVenue
@@ -417,6 +418,11 @@ class _BookUpdate:
 
 
 _Held = tuple[int, int, "OrderEvent | Quote | Trade | Bar | _BookUpdate"]
+_IN_FLIGHT = frozenset(
+    {OrderStatus.SUBMITTED, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_UPDATE}
+)
+_DRAIN_FIRST_STEP_NS = 1_000_000
+_DRAIN_STEPS = 40  # up to about 2^40 ms: latencies beyond that are not modelled anyway
 
 
 @dataclass(slots=True)
@@ -478,6 +484,7 @@ class CatalogReplay:
         self.marked: dict[str, tuple[int, int]] = {}
         self.held: list[_Held] = []
         self.arrivals = 0
+        self.draining = False
         ids = [i.instrument_id for i in node.cache.instruments()]
         self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
         self.sampling = _Sampling(sample_interval_ns)
@@ -513,7 +520,7 @@ class CatalogReplay:
         """The node's clock to ``ts``. Time-driven execution work (throttlers, expiries,
         command arrivals at the venues) exists only with open orders; without any, moving the
         clock (timers fire) is the same and much cheaper."""
-        if self.node.execution.oms.orders(open_only=True):
+        if not self.draining and self.node.execution.oms.orders(open_only=True):
             self.node.advance_to(ts)
         else:
             self.clock.advance_to(ts)
@@ -737,25 +744,43 @@ class CatalogReplay:
 
     # -- end ---------------------------------------------------------------------------------
 
+    def _in_flight(self) -> bool:
+        return any(
+            order.status in _IN_FLIGHT and order.instrument_id in self.book_venues
+            for order in self.node.execution.oms.orders(open_only=True)
+        )
+
+    def _drain_in_flight(self) -> None:
+        """After the data: moves the book venues on (1 ms, then doubling steps) until no
+        command of the node is on its way or unanswered, delivering what comes back."""
+        venues = {id(venue): venue for venue in self.book_venues.values()}.values()
+        # The venues now run ahead of the node's clock: the clock alone follows the answers.
+        self.draining = True
+        step = _DRAIN_FIRST_STEP_NS
+        for _ in range(_DRAIN_STEPS):
+            if not self._in_flight():
+                return
+            target = self.clock.timestamp_ns() + step
+            for venue in venues:
+                times = [venue.now(i) for i in venue.instrument_ids]
+                venue.advance_to(max([target, *(t for t in times if t is not None)]))
+            self._release_before(None)
+            step *= 2
+        logger.warning("commands still unanswered %d steps after the data ended", _DRAIN_STEPS)
+
     def finish(self, *, periods_per_year: float, name: str = "backtest") -> BacktestResult:
-        """Delivers everything still held, lets commands in flight reach the book venues (and
-        their answers the node), stops the node and returns the run's result."""
+        """Delivers everything still held, stops the strategies (``on_stop``: they may cancel),
+        lets the commands still in flight reach the book venues and their answers the node,
+        and returns the run's result."""
         self._release_before(None)
-        venues: dict[int, tuple[SimulatedBookVenue, int]] = {}
-        for instrument_id, venue in self.book_venues.items():
-            now = venue.now(instrument_id)
-            latest = venues.get(id(venue), (venue, self.clock.timestamp_ns()))[1]
-            venues[id(venue)] = (venue, max(latest, now if now is not None else latest))
-        for venue, ts in venues.values():
-            venue.advance_to(ts)
-        self._release_before(None)
+        self.node.stop()
+        self._drain_in_flight()
         sampling = self.sampling
         if sampling.interval is None:
             if sampling.last_item_ts is not None and self._priced():
                 self.recorder.sample(sampling.last_item_ts)
         elif sampling.next_sample is not None:
             self._advance(sampling.next_sample)
-        self.node.stop()
         for venue in self.book_venues.values():
             venue.set_event_sink(self.node.execution.on_venue_event)
         recorder = self.recorder

@@ -598,3 +598,55 @@ def test_random_latencies_never_send_an_order_into_a_venue_past(tmp_path: Path, 
     # Everything sent before the end was answered: nothing is left on its way.
     assert not [o for o in result.orders if o.status in ("SUBMITTED", "PENDING_CANCEL")]
     assert all(fill.ts_event >= quotes["ts_event"][0] for fill in recorder(node).fills)
+
+
+def test_quotes_build_the_node_book_a_market_maker_quotes_on(
+    mixed_catalog: tuple[DataCatalog, dict[str, dict[str, np.ndarray]]],
+) -> None:
+    catalog, data = mixed_catalog
+    quotes = data["quotes"]
+    config = node_config([AAA], {"books": ["AAA.SIM"]}, sample_interval_ns=60 * MINUTE)
+    node, _ = run_merged(config, catalog, data_types=["quotes"])
+    book_calls = [clock for kind, _, _, clock in recorder(node).seen if kind == "book"]
+    assert book_calls == quotes["ts_event"].tolist()  # one book update per quote, when seen
+    last = (quotes["bid_price"][-1], quotes["bid_size"][-1])
+    last += (quotes["ask_price"][-1], quotes["ask_size"][-1])
+    assert node.cache.book("AAA.SIM").top() == tuple(int(value) for value in last)
+    assert node.cache.book("AAA.SIM").level_counts() == (1, 1)  # only the top is known
+
+    maker = parse_config(
+        {
+            "instruments": [instrument_entry(AAA)],
+            "strategies": [
+                {
+                    "strategy_id": "MM",
+                    "path": "hftcore.strategies.market_maker:MarketMaker",
+                    # Quotes at the mid, one tick inside each side of the 2-tick spread: a
+                    # quote moving by a tick trades through one of them.
+                    "params": {
+                        "instrument_id": "AAA.SIM",
+                        "max_position": 5,
+                        "quantity": 1,
+                        "half_spread_ticks": 0.0,
+                        "skew_ticks_per_lot": 0.0,
+                    },
+                }
+            ],
+            "backtest": {"sample_interval_ns": 60 * MINUTE},
+        },
+        environ={},
+    )
+    node, result = run_merged(maker, catalog, data_types=["quotes"])
+    assert len(result.orders) > 10  # it quotes on the book the quotes build
+    assert result.fills  # and the quotes moving through its prices fill it
+    assert abs(node.portfolio.net_quantity("AAA.SIM")) <= 5
+    spec = spec_of(catalog, AAA)
+    by_time = {int(ts): index for index, ts in enumerate(quotes["ts_event"])}
+    for fill in result.fills:
+        # No latency: a fill comes with the quote that traded through the order's price.
+        quote = by_time[fill.ts]
+        price = spec.price_to_ticks(str(fill.price))
+        if fill.side == "BUY":
+            assert quotes["ask_price"][quote] <= price
+        else:
+            assert quotes["bid_price"][quote] >= price

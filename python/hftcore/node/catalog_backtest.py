@@ -410,11 +410,13 @@ def _run_book_from_catalog(
 
 @dataclass(frozen=True, slots=True)
 class _BookUpdate:
-    """Book records of one instrument the node sees at one local time (one record, or a
-    stretch replayed in bulk while nothing could observe the steps in between)."""
+    """Book records of one instrument the node sees at one local time: one record, a stretch
+    replayed in bulk while nothing could observe the steps in between, or the deltas of one
+    ``quote``."""
 
     instrument_id: str
     records: npt.NDArray[np.void]
+    quote: Quote | None = None
 
 
 _Held = tuple[int, int, "OrderEvent | Quote | Trade | Bar | _BookUpdate"]
@@ -603,13 +605,17 @@ class CatalogReplay:
         self._hold_seen(event, seen)
 
     def _quote(self, quote: Quote, deltas: npt.NDArray[np.void]) -> None:
+        """A quote of a book-venue instrument: its deltas go to the venue now, and to the
+        node's book with the quote when the node sees it."""
         instrument_id = quote.instrument_id
         venue = self.book_venues[instrument_id]
         seen = int(venue.on_l2_deltas(instrument_id, deltas).feed_ts.max())
-        self._hold_seen(quote, seen)
+        if quote.ts_init != seen:
+            quote = msgspec.structs.replace(quote, ts_init=seen)
+        self._hold(_BookUpdate(instrument_id, deltas, quote), seen)
 
-    def _hold_seen(self, event: Quote | Trade, seen: int) -> None:
-        """Holds market data until the node sees it, at ``seen`` (its ``ts_init``)."""
+    def _hold_seen(self, event: Trade, seen: int) -> None:
+        """Holds a print until the node sees it, at ``seen`` (its ``ts_init``)."""
         if event.ts_init != seen:
             event = msgspec.structs.replace(event, ts_init=seen)
         self._hold(event, seen)
@@ -694,14 +700,8 @@ class CatalogReplay:
                 node.process_bar(item)
             self._start_grid(local)
         elif isinstance(item, Quote):
-            node.cache.update_quote(item)
-            prices = (item.bid_price, item.ask_price)
-            if prices != self.marked.get(item.instrument_id):
-                # Only a new price can trigger an emulated order or move a mark.
-                self.marked[item.instrument_id] = prices
-                self._publish(item.instrument_id, item.bid_price, item.ask_price, None, local)
+            self._show_quote(item, local)
             node.bus.publish(f"data.quotes.{item.instrument_id}", item)
-            self._start_grid(local)
         elif isinstance(item, Trade):
             node.cache.update_trade(item)
             self._publish(item.instrument_id, None, None, item.price, local)
@@ -729,18 +729,28 @@ class CatalogReplay:
         else:
             l3.apply_messages(update.records)
             book.apply_snapshot(l3.levels(0), l3.levels(1))
-        bid, ask = book.best_bid(), book.best_ask()
-        if bid is not None and ask is not None:
-            # The top of the book is the instrument's quote in the cache (its mark when it
-            # has no prints).
-            top = (bid[0], bid[1], ask[0], ask[1])
-            exchange_ts = int(update.records["ts_event"][-1])
-            node.cache.update_quote(Quote(instrument_id, *top, exchange_ts, local))
-            if (bid[0], ask[0]) != self.marked.get(instrument_id):
-                self.marked[instrument_id] = (bid[0], ask[0])
-                self._publish(instrument_id, bid[0], ask[0], None, local)
-            self._start_grid(local)
+        if update.quote is not None:
+            self._show_quote(update.quote, local)
+            node.bus.publish(f"data.quotes.{instrument_id}", update.quote)
+        else:
+            bid, ask = book.best_bid(), book.best_ask()
+            if bid is not None and ask is not None:
+                # The top of the book is the instrument's quote in the cache (its mark when
+                # it has no prints).
+                exchange_ts = int(update.records["ts_event"][-1])
+                top = Quote(instrument_id, bid[0], bid[1], ask[0], ask[1], exchange_ts, local)
+                self._show_quote(top, local)
         node.bus.publish(f"data.book.{instrument_id}", instrument_id)
+
+    def _show_quote(self, quote: Quote, local: int) -> None:
+        """The cache's quote; the marks and emulated orders when a price changed (only a new
+        price can trigger an order or move a mark)."""
+        self.node.cache.update_quote(quote)
+        prices = (quote.bid_price, quote.ask_price)
+        if prices != self.marked.get(quote.instrument_id):
+            self.marked[quote.instrument_id] = prices
+            self._publish(quote.instrument_id, prices[0], prices[1], None, local)
+        self._start_grid(local)
 
     # -- end ---------------------------------------------------------------------------------
 

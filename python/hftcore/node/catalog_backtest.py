@@ -609,7 +609,7 @@ class CatalogReplay:
         node's book with the quote when the node sees it."""
         instrument_id = quote.instrument_id
         venue = self.book_venues[instrument_id]
-        seen = int(venue.on_l2_deltas(instrument_id, deltas).feed_ts.max())
+        seen = max(venue.on_l2_deltas(instrument_id, deltas).feed_ts.tolist())
         if quote.ts_init != seen:
             quote = msgspec.structs.replace(quote, ts_init=seen)
         self._hold(_BookUpdate(instrument_id, deltas, quote), seen)

@@ -102,7 +102,7 @@ def test_backtest_command_runs_a_config_over_the_catalog(
     assert main([*arguments, "--report", str(report), "--json", str(result)]) == 0
     output = capsys.readouterr().out
     assert "Sharpe" in output
-    assert "fills" in output
+    assert "Fills" in output
     assert report.exists()
     from hftcore.reports import BacktestResult
 

@@ -1,12 +1,16 @@
-"""The ``hftcore`` command."""
+"""The ``hftcore`` command. It parses arguments, calls the library and renders what comes back
+(progress bars and tables: :mod:`hftcore.console`); rejected input prints ``error: CODE:
+sentence`` on standard error with exit status 2."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _positive(text: str) -> int:
@@ -16,11 +20,46 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> int:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    nanoseconds = round(seconds * 1e9)
+    if nanoseconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return nanoseconds
+
+
+def _data_types(text: str) -> list[str]:
+    from hftcore.node.catalog_backtest import REPLAY_DATA_TYPES
+
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in chosen if name not in REPLAY_DATA_TYPES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"a comma-separated list of {', '.join(REPLAY_DATA_TYPES)}; got {text!r}"
+        )
+    return chosen
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (it is only drawn on a terminal anyway)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hftcore", description="hftcore trading platform")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="stream a generated order flow through the compiled core and summarise it"
+        "demo",
+        help="generated order flow through the core, a market maker and a real-data backtest",
+        description="Streams a seeded, generated order flow through the compiled books, risk "
+        "gate and matching engine, runs the bundled market maker on it through the simulated "
+        "venue, backtests the SMA crossover on real MSFT daily bars and writes its HTML report.",
     )
     demo.add_argument("--events", type=_positive, default=1_000_000, help="order-flow events")
     demo.add_argument("--seed", type=int, default=7, help="seed of the order-flow model")
@@ -30,20 +69,56 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("hftcore-demo-report.html"),
         help="where to write the backtest's HTML report",
     )
+    _add_quiet(demo)
 
     backtest = commands.add_parser(
-        "backtest", help="run the configured strategies over the catalog's bars"
+        "backtest",
+        help="run strategies over the data catalog (bars, quotes, trades, L2, L3)",
+        description="Replays the catalog's data of the configured instruments in timestamp "
+        "order through the simulated venues and prints the statistics (docs/node.md).",
+    )
+    backtest.add_argument(
+        "strategy",
+        nargs="?",
+        help="a strategy to run instead of the config's: module:Class or file.py:Class",
+    )
+    backtest.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of STRATEGY (repeatable); VALUE is read as JSON, else as text",
     )
     backtest.add_argument("--config", type=Path, required=True, help="node config (TOML)")
     backtest.add_argument("--data", type=Path, required=True, help="data catalog root")
     backtest.add_argument("--start", help="first timestamp (e.g. 2010-01-01)")
     backtest.add_argument("--end", help="end timestamp, exclusive")
-    backtest.add_argument("--bar-type", default="1-DAY", help="bars to replay (default 1-DAY)")
+    backtest.add_argument(
+        "--data-types",
+        type=_data_types,
+        help="comma-separated: bars,quotes,trades,l2_deltas,l3_messages (default: all held)",
+    )
+    backtest.add_argument("--bar-type", help="bars to replay (default: config, else 1-DAY)")
+    backtest.add_argument(
+        "--sort",
+        action="store_true",
+        default=None,
+        help="sort stored rows that go back in time instead of failing on them",
+    )
+    backtest.add_argument(
+        "--sample-interval",
+        type=_positive_seconds,
+        help="equity sampling step in seconds (default: per bar for bars, else automatic)",
+    )
     backtest.add_argument("--report", type=Path, help="write the HTML report here")
     backtest.add_argument("--json", type=Path, help="write the result as JSON here")
+    _add_quiet(backtest)
 
     paper = commands.add_parser(
-        "paper", help="paper trading: bars replayed in real time, a simulated venue, event store"
+        "paper",
+        help="paper trading: bars replayed in real time, a simulated venue, event store",
+        description="Runs the config (node.mode = paper) on a live clock over bars replayed "
+        "in real time (or faster), with every event in the SQLite event store (docs/paper.md).",
     )
     paper.add_argument("--config", type=Path, required=True, help="node config (TOML)")
     paper.add_argument(
@@ -57,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--store", type=Path, help="event store file (default: data_dir)")
     paper.add_argument("--summary", type=Path, help="write the final state as JSON here")
     paper.add_argument("--recovered", type=Path, help="write the state after recovery here")
+    _add_quiet(paper)
 
     for name, sentence in (
         ("kill", "engage the kill switch of a running paper node: cancel all, block orders"),
@@ -72,12 +148,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
-    data = commands.add_parser("data", help="the market data catalog")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
-    add_import_arguments(
-        data_commands.add_parser("import", help="import a CSV file into the catalog")
+    data = commands.add_parser(
+        "data",
+        help="the market data catalog",
+        description="Import CSV files into the Parquet catalog and list its datasets.",
     )
-    add_list_arguments(data_commands.add_parser("list", help="list the catalog's datasets"))
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    add_import_arguments(
+        data_commands.add_parser(
+            "import",
+            help="import a CSV file into the catalog",
+            description="Reads a CSV (optionally .gz) into integer ticks, lots and ns and "
+            "stores it in the catalog (docs/data.md).",
+        )
+    )
+    add_list_arguments(
+        data_commands.add_parser(
+            "list",
+            help="list the catalog's datasets",
+            description="One line per dataset: instrument, data type, rows, time span.",
+        )
+    )
     return parser
 
 
@@ -85,11 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
-        from hftcore.demo import run_demo
-
-        report = run_demo(events=args.events, seed=args.seed, report_path=args.report)
-        sys.stdout.write(report.render() + "\n")
-        return 0
+        return _demo(args)
     if args.command == "backtest":
         return _backtest(args)
     if args.command == "paper":
@@ -103,34 +190,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     return list_command(args, sys.stdout, sys.stderr)
 
 
-def _backtest(args: argparse.Namespace) -> int:
-    from hftcore.errors import HftcoreError
-    from hftcore.node.backtest import backtest_from_catalog
-    from hftcore.node.config import load_config
+def _demo(args: argparse.Namespace) -> int:
+    from hftcore.console import demo_tables, make_console, progress_bar, show_progress
+    from hftcore.demo import DEMO_STAGES, run_demo
 
-    try:
-        result = backtest_from_catalog(
-            load_config(args.config),
-            args.data,
-            bar_type=args.bar_type,
-            start=args.start,
-            end=args.end,
+    console = make_console()
+    with progress_bar(console, "demo", enabled=show_progress(args.quiet), counted=True) as update:
+
+        def on_stage(name: str) -> None:
+            update(DEMO_STAGES.index(name), len(DEMO_STAGES))
+
+        report = run_demo(
+            events=args.events, seed=args.seed, report_path=args.report, on_stage=on_stage
         )
+        update(len(DEMO_STAGES), len(DEMO_STAGES))
+    for table in demo_tables(report):
+        console.print(table)
+    return 0
+
+
+def _strategy_params(pairs: list[str]) -> dict[str, Any]:
+    from hftcore.errors import InvalidValue
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, separator, text = pair.partition("=")
+        if not separator or not name:
+            raise InvalidValue("BAD_OPTION", f"--param takes NAME=VALUE, got {pair!r}")
+        try:
+            params[name] = json.loads(text)
+        except json.JSONDecodeError:
+            params[name] = text
+    return params
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from hftcore.console import make_console, progress_bar, show_progress, statistics_table
+    from hftcore.errors import HftcoreError, InvalidValue
+    from hftcore.node.backtest import backtest_from_catalog
+    from hftcore.node.config import StrategyConfig, load_config
+
+    console = make_console()
+    try:
+        config = load_config(args.config)
+        if args.strategy is not None:
+            strategy_id = args.strategy.rpartition(":")[2] or "STRATEGY"
+            strategy = StrategyConfig(strategy_id, args.strategy, _strategy_params(args.param))
+            config = msgspec.structs.replace(config, strategies=[strategy])
+        elif args.param:
+            raise InvalidValue("BAD_OPTION", "--param needs a STRATEGY argument")
+        with progress_bar(console, "backtest", enabled=show_progress(args.quiet)) as update:
+            result = backtest_from_catalog(
+                config,
+                args.data,
+                data_types=args.data_types,
+                bar_type=args.bar_type,
+                start=args.start,
+                end=args.end,
+                sort=args.sort,
+                sample_interval_ns=args.sample_interval,
+                progress=update,
+            )
     except HftcoreError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
-    statistics = result.statistics
-    rows = [
-        ("fills", f"{len(result.fills)}"),
-        ("total return", f"{statistics.total_return:.2%}"),
-        ("annual return", f"{statistics.annual_return:.2%}"),
-        ("annual volatility", f"{statistics.annual_volatility:.2%}"),
-        ("Sharpe", f"{statistics.sharpe_ratio:.2f}"),
-        ("Sortino", f"{statistics.sortino_ratio:.2f}"),
-        ("max drawdown", f"{statistics.max_drawdown:.2%}"),
-        ("win rate", f"{statistics.win_rate:.2%}"),
-    ]
-    sys.stdout.write("\n".join(f"{name:<24}{value:>14}" for name, value in rows) + "\n")
+    console.print(statistics_table(result))
     if args.report is not None:
         result.to_html(args.report)
     if args.json is not None:
@@ -139,26 +265,54 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _paper(args: argparse.Namespace) -> int:
+    from hftcore.console import key_value_table, make_console, progress_bar, show_progress
     from hftcore.errors import HftcoreError
     from hftcore.node.config import load_config
-    from hftcore.node.paper import PaperSession, load_paper_bars, run_paper
+    from hftcore.node.paper import (
+        REPLAY_POSITION_KEY,
+        PaperSession,
+        load_paper_bars,
+        run_paper,
+    )
 
+    console = make_console()
     try:
         config = load_config(args.config)
         bars = load_paper_bars(config, args.data, bar_type=args.bar_type)
         session = PaperSession(config, bars, speed=args.speed, store_path=args.store)
-        summary = run_paper(
-            session,
-            duration_s=args.duration,
-            summary_path=args.summary,
-            recovered_path=args.recovered,
-        )
+        position = session.store.get_meta(REPLAY_POSITION_KEY, 0)
+        done = int(position) if isinstance(position, int) else 0
+        with progress_bar(
+            console, "paper replay", enabled=show_progress(args.quiet), counted=True
+        ) as update:
+
+            def on_bar(_bar: object) -> None:
+                nonlocal done
+                done += 1
+                update(done, len(bars))
+
+            update(done, len(bars))
+            session.node.bus.subscribe("data.bars.>", on_bar)
+            summary = run_paper(
+                session,
+                duration_s=args.duration,
+                summary_path=args.summary,
+                recovered_path=args.recovered,
+            )
     except HftcoreError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
-    sys.stdout.write(
-        f"orders {len(summary.orders)}  positions {summary.positions}  "
-        f"events {summary.last_seq}  bars {session.bars_processed}\n"
+    console.print(
+        key_value_table(
+            "Paper session",
+            {
+                "orders": len(summary.orders),
+                "open positions": len(summary.positions),
+                "events stored": summary.last_seq,
+                "bars replayed": session.bars_processed,
+                **{f"position {key}": lots for key, lots in summary.positions.items()},
+            },
+        )
     )
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +39,19 @@ from hftcore.model.risk import AccountLimits, InstrumentLimits, RejectReason, Th
 logger = logging.getLogger(__name__)
 
 
+DEMO_STAGES = (
+    "generate L3 order flow",
+    "L3 and L2 book bulk replay",
+    "risk gate + matching engine",
+    "market maker on the synthetic L2 flow",
+    "SMA crossover backtest on MSFT daily bars",
+)
+"""The demo's stages, in order, as ``run_demo`` announces them to ``on_stage``."""
+
+
 @dataclass
 class DemoReport:
-    """What the demo measured, for printing and for tests."""
+    """What the demo measured, for the ``hftcore`` command to render and for tests."""
 
     events: int
     stages: dict[str, float] = field(default_factory=dict)  # stage -> events per second
@@ -48,23 +59,6 @@ class DemoReport:
     top_levels: list[tuple[str, str, str, str]] = field(default_factory=list)
     backtest: dict[str, str] = field(default_factory=dict)
     market_making: dict[str, str] = field(default_factory=dict)
-
-    def render(self) -> str:
-        lines = [f"hftcore demo: {self.events:,} generated order-flow events", ""]
-        lines.append(f"{'stage':<34}{'events/s':>16}")
-        lines += [f"{stage:<34}{rate:>16,.0f}" for stage, rate in self.stages.items()]
-        lines.append("")
-        lines += [f"{name:<34}{value:>16,}" for name, value in self.counts.items()]
-        lines.append("")
-        lines.append(f"{'bid size':>12}{'bid':>12}  {'ask':<12}{'ask size':<12}")
-        lines += [f"{bq:>12}{bp:>12}  {ap:<12}{aq:<12}" for bq, bp, ap, aq in self.top_levels]
-        if self.market_making:
-            lines += ["", "Market maker on the synthetic L2 flow (simulated venue, queue model):"]
-            lines += [f"  {name:<32}{value:>16}" for name, value in self.market_making.items()]
-        if self.backtest:
-            lines += ["", "SMA crossover backtest on real MSFT daily bars (1986-2017):"]
-            lines += [f"  {name:<32}{value:>16}" for name, value in self.backtest.items()]
-        return "\n".join(lines)
 
 
 def _rate(events: int, seconds: float) -> float:
@@ -175,6 +169,7 @@ def _backtest(report: DemoReport, report_path: Path | None) -> None:
     from hftcore.node.config import parse_config
     from hftcore.node.kernel import TradingNode
     from hftcore.node.strategy import load_strategy_class
+    from hftcore.reports.backtest import statistic_rows
     from hftcore.venues.bars import BarVenue
 
     instrument, bars = bundled_bar_events("msft_daily_ohlcv")
@@ -210,12 +205,9 @@ def _backtest(report: DemoReport, report_path: Path | None) -> None:
     report.counts["backtest orders denied by the risk gate"] = sum(
         order.status == "DENIED" for order in result.orders
     )
+    shown = {"total_return", "annual_return", "sharpe_ratio", "max_drawdown", "win_rate"}
     report.backtest = {
-        "total return": f"{statistics.total_return:.2%}",
-        "annual return": f"{statistics.annual_return:.2%}",
-        "Sharpe": f"{statistics.sharpe_ratio:.2f}",
-        "max drawdown": f"{statistics.max_drawdown:.2%}",
-        "win rate": f"{statistics.win_rate:.2%}",
+        label: text for key, label, text in statistic_rows(statistics) if key in shown
     }
     if report_path is not None:
         result.to_html(report_path)
@@ -228,18 +220,28 @@ def run_demo(
     depth: int = 5,
     engine_events: int = 200_000,
     report_path: Path | None = None,
+    *,
+    on_stage: Callable[[str], None] | None = None,
 ) -> DemoReport:
-    """Runs the demo and returns its report."""
+    """Runs the demo and returns its report; ``on_stage(name)`` is called as each of
+    ``DEMO_STAGES`` begins (the command's progress bar)."""
     if events <= 0:
         raise ValueError(f"events must be positive, got {events}")
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
     instrument = Instrument("DEMO.SIM", "0.01", 2, "1", 0, maker_fee="-0.0001", taker_fee="0.0003")
     report = DemoReport(events=events)
 
+    stage(DEMO_STAGES[0])
     started = time.perf_counter()
     messages = synthetic_l3_messages(events, seed=seed)
     report.stages["generate L3 order flow"] = _rate(len(messages), time.perf_counter() - started)
     deltas = l2_deltas_from_l3(messages)
 
+    stage(DEMO_STAGES[1])
     l3 = OrderBookL3(instrument)
     started = time.perf_counter()
     l3_result = l3.apply_messages(messages)
@@ -252,6 +254,7 @@ def run_demo(
     if l3.to_l2() != l2:
         raise AssertionError("the L2 book and the L2 view of the L3 book disagree")
 
+    stage(DEMO_STAGES[2])
     _stream_through_engine(instrument, messages[:engine_events], report)
 
     report.counts["L3 messages applied"] = l3_result.applied
@@ -275,7 +278,9 @@ def run_demo(
         )
     from hftcore.node.book_backtest import run_market_making_demo
 
+    stage(DEMO_STAGES[3])
     report.market_making = run_market_making_demo(min(events, 200_000), seed)
+    stage(DEMO_STAGES[4])
     _backtest(report, report_path)
     logger.info("demo finished: %s", report.stages)
     return report

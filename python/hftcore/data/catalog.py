@@ -40,6 +40,7 @@ from hftcore.data.schema import (
     DataType,
     check_data_type,
     check_order,
+    first_out_of_order,
     instrument_from_json,
     instrument_metadata,
     sort_by_time,
@@ -115,6 +116,45 @@ def _read_part(path: Path) -> _Part:
             first, last = int(ts[0]), int(ts[-1])
         groups.append(_RowGroup(index, group.num_rows, first, last))
     return _Part(path, tuple(groups))
+
+
+def _row_group_pieces(
+    parquet: pq.ParquetFile, group: _RowGroup, columns: list[str], batch_rows: int | None
+) -> Iterator[tuple[pa.Table, int]]:
+    """One row group as tables of at most ``batch_rows`` rows (all at once if None), each with
+    its first row's offset in the group."""
+    if batch_rows is None:
+        yield parquet.read_row_group(group.index, columns=columns), 0
+        return
+    offset = 0
+    for batch in parquet.iter_batches(
+        batch_size=batch_rows, row_groups=[group.index], columns=columns
+    ):
+        yield pa.Table.from_batches([batch]), offset
+        offset += batch.num_rows
+
+
+def _check_scanned_order(
+    ts: npt.NDArray[np.int64], previous: tuple[int, Path, int] | None, path: Path, first_row: int
+) -> None:
+    """Raises ``OUT_OF_ORDER`` naming the file and row (0-based, in that file) of the first
+    row of ``ts`` earlier than the row before it (``previous``: the last row read before)."""
+    if previous is not None and len(ts) and ts[0] < previous[0]:
+        before_ts, before_path, before_row = previous
+        where = f"row {before_row}" if before_path == path else f"{before_path} row {before_row}"
+        raise InvalidData(
+            "OUT_OF_ORDER",
+            f"{path} row {first_row}: ts_event {int(ts[0])} is earlier than {before_ts} at "
+            f"{where}; sort the dataset (sort=True, hftcore backtest --sort)",
+        )
+    row = first_out_of_order(ts)
+    if row is not None:
+        raise InvalidData(
+            "OUT_OF_ORDER",
+            f"{path} row {first_row + row}: ts_event {int(ts[row])} is earlier than "
+            f"{int(ts[row - 1])} on the row before; sort the dataset (sort=True, "
+            "hftcore backtest --sort)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,16 +447,18 @@ class DataCatalog:
         start: object = None,
         end: object = None,
         columns: Sequence[str] | None = None,
+        sort: bool = False,
     ) -> pa.Table:
         """Rows with ``start <= ts_event < end`` (either bound optional; ints in ns, ISO
         strings, aware datetimes, dates or ``numpy.datetime64``). Only row groups whose
         ``ts_event`` statistics overlap the range are read. The table's metadata carries the
-        instrument (:func:`instrument_of`)."""
+        instrument (:func:`instrument_of`). Stored rows out of time order raise
+        ``OUT_OF_ORDER`` naming the file and row, unless ``sort=True`` sorts them."""
         key = self._existing_key(instrument_id, data_type, bar_type)
         schema = SCHEMAS[key.data_type]
         names = self._columns(key, columns)
         start_ns, end_ns = _optional_ns(start, "start"), _optional_ns(end, "end")
-        tables = list(self._scan(key, start_ns, end_ns, names, batch_rows=None))
+        tables = list(self._scan(key, start_ns, end_ns, names, batch_rows=None, sort=sort))
         table = pa.concat_tables(tables) if tables else schema.empty_table().select(names)
         return table.replace_schema_metadata(instrument_metadata(self._instrument_at(key)))
 
@@ -436,39 +478,75 @@ class DataCatalog:
         end: int | None,
         columns: list[str],
         batch_rows: int | None,
+        *,
+        sort: bool = False,
     ) -> Iterator[pa.Table]:
         """Tables of consecutive rows in time order, a row group (or ``batch_rows`` rows) at a
-        time; row groups outside ``[start, end)`` are skipped from their statistics."""
+        time; row groups outside ``[start, end)`` are skipped from their statistics.
+
+        Rows whose ``ts_event`` goes back in time (inside a file, or from one part to the
+        next: files written by other tools, or edited by hand) raise ``InvalidData``
+        (``OUT_OF_ORDER``) naming the file and its row, unless ``sort`` is set: then the
+        selected rows are read whole and stably sorted by ``ts_event`` first."""
+        if sort:
+            yield from self._scan_sorted(key, start, end, columns, batch_rows)
+            return
         read_columns = columns if "ts_event" in columns else ["ts_event", *columns]
+        previous: tuple[int, Path, int] | None = None  # ts_event, file and row of the last row
         for path in self._parts(key):
             part = _read_part(path)
+            with pq.ParquetFile(path) as parquet:
+                first_row = 0
+                for group in part.row_groups:
+                    group_row, first_row = first_row, first_row + group.rows
+                    if (start is not None and group.last_ts < start) or (
+                        end is not None and group.first_ts >= end
+                    ):
+                        # Skipped from its statistics; its own order is checked when read.
+                        previous = None
+                        continue
+                    for piece, offset in _row_group_pieces(
+                        parquet, group, read_columns, batch_rows
+                    ):
+                        ts = np.asarray(piece.column("ts_event"))
+                        _check_scanned_order(ts, previous, path, group_row + offset)
+                        previous = (int(ts[-1]), path, group_row + offset + len(ts) - 1)
+                        first = 0 if start is None else int(np.searchsorted(ts, start, "left"))
+                        stop = len(ts) if end is None else int(np.searchsorted(ts, end, "left"))
+                        if stop > first:
+                            yield piece.slice(first, stop - first).select(columns)
+
+    def _scan_sorted(
+        self,
+        key: DatasetKey,
+        start: int | None,
+        end: int | None,
+        columns: list[str],
+        batch_rows: int | None,
+    ) -> Iterator[pa.Table]:
+        read_columns = columns if "ts_event" in columns else ["ts_event", *columns]
+        tables = []
+        for path in self._parts(key):
+            part = _read_part(path)
+            # min/max statistics hold whatever the row order, so they still select row groups.
             wanted = [
-                group
+                group.index
                 for group in part.row_groups
                 if (start is None or group.last_ts >= start)
                 and (end is None or group.first_ts < end)
             ]
-            if not wanted:
-                continue
-            with pq.ParquetFile(path) as parquet:
-                if batch_rows is None:
-                    pieces: Iterator[Any] = (
-                        parquet.read_row_group(group.index, columns=read_columns)
-                        for group in wanted
-                    )
-                else:
-                    pieces = parquet.iter_batches(
-                        batch_size=batch_rows,
-                        row_groups=[group.index for group in wanted],
-                        columns=read_columns,
-                    )
-                for piece in pieces:
-                    table = piece if isinstance(piece, pa.Table) else pa.Table.from_batches([piece])
-                    ts = np.asarray(table.column("ts_event"))
-                    first = 0 if start is None else int(np.searchsorted(ts, start, "left"))
-                    stop = len(ts) if end is None else int(np.searchsorted(ts, end, "left"))
-                    if stop > first:
-                        yield table.slice(first, stop - first).select(columns)
+            if wanted:
+                with pq.ParquetFile(path) as parquet:
+                    tables.append(parquet.read_row_groups(wanted, columns=read_columns))
+        if not tables:
+            return
+        table = sort_by_time(pa.concat_tables(tables))
+        ts = np.asarray(table.column("ts_event"))
+        first = 0 if start is None else int(np.searchsorted(ts, start, "left"))
+        stop = len(ts) if end is None else int(np.searchsorted(ts, end, "left"))
+        step = stop - first if batch_rows is None else batch_rows
+        for offset in range(first, stop, max(step, 1)):
+            yield table.slice(offset, min(step, stop - offset)).select(columns)
 
     # -- merged replay --------------------------------------------------------------------------
 
@@ -479,6 +557,7 @@ class DataCatalog:
         start: object = None,
         end: object = None,
         batch_rows: int = 65_536,
+        sort: bool = False,
     ) -> Iterator[MergedChunk]:
         """The rows of several datasets merged in ``ts_event`` order, as chunks.
 
@@ -490,6 +569,11 @@ class DataCatalog:
         dataset is read ``batch_rows`` rows at a time, so memory stays bounded by a few batches
         per dataset whatever the length of the replay (more only while one dataset holds more
         than a batch of rows at a single timestamp).
+
+        A dataset whose stored rows go back in time raises ``InvalidData`` (``OUT_OF_ORDER``)
+        naming the file and row when the merge reaches it; ``sort=True`` instead reads each
+        dataset's selected rows whole and sorts them stably by ``ts_event`` (memory: the
+        selected rows of every dataset).
         """
         keys = self._keys() if datasets is None else [_key_of(spec) for spec in datasets]
         duplicated = sorted({str(k) for k in keys if keys.count(k) > 1})
@@ -501,7 +585,7 @@ class DataCatalog:
         start_ns, end_ns = _optional_ns(start, "start"), _optional_ns(end, "end")
         cursors = [
             _Cursor(
-                self._scan(key, start_ns, end_ns, SCHEMAS[key.data_type].names, rows),
+                self._scan(key, start_ns, end_ns, SCHEMAS[key.data_type].names, rows, sort=sort),
                 SCHEMAS[key.data_type],
             )
             for key in keys
@@ -524,11 +608,12 @@ class DataCatalog:
         start: object = None,
         end: object = None,
         batch_rows: int = 65_536,
+        sort: bool = False,
     ) -> Iterator[tuple[DatasetKey, Any]]:
         """``(dataset, event)`` pairs in merged order (see :meth:`stream`): ``Quote``,
         ``Trade`` and ``Bar`` events, and NumPy records for book data. One Python object per
         row: for the event-driven path; bulk work should use :meth:`stream` chunks."""
-        for chunk in self.stream(datasets, start=start, end=end, batch_rows=batch_rows):
+        for chunk in self.stream(datasets, start=start, end=end, batch_rows=batch_rows, sort=sort):
             yield from chunk.events()
 
 

@@ -9,24 +9,20 @@ timestamp the portfolio is sampled, and the run becomes a :class:`BacktestResult
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import msgspec
 
 from hftcore._core import Instrument
 from hftcore.data.loaders import bundled_bars, bundled_instrument
 from hftcore.data.schema import DatasetKey, to_events
-from hftcore.errors import ConfigError, InvalidData
+from hftcore.errors import InvalidData
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderFilled
-from hftcore.model.risk_controls import RiskControlsConfig
 from hftcore.node.config import NodeConfig
 from hftcore.node.kernel import TradingNode
-from hftcore.node.strategy import load_strategy_class
 from hftcore.reports.backtest import BacktestResult, FillRecord, OrderRecord
-from hftcore.venues.bars import BarVenue, BarVenueConfig
+from hftcore.venues.bars import BarVenueConfig
 
 
 def bundled_bar_events(name: str, instrument_id: str | None = None) -> tuple[Instrument, list[Bar]]:
@@ -186,48 +182,33 @@ def backtest_from_catalog(
     config: NodeConfig,
     catalog_root: str | Path,
     *,
-    bar_type: str = "1-DAY",
+    bar_type: str | None = None,
     start: object = None,
     end: object = None,
-    periods_per_year: float = 252.0,
+    periods_per_year: float | None = None,
     venue_config: BarVenueConfig | None = None,
+    data_types: Iterable[str] | None = None,
+    sort: bool | None = None,
+    sample_interval_ns: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Runs the configured strategies over the catalog's bars of the configured instruments
-    (``[start, end)``, any timestamp form the catalog takes) on a :class:`BarVenue`."""
-    from hftcore.data.catalog import DataCatalog
+    """Runs the configured strategies over the catalog's data of the configured instruments
+    (``[start, end)``, any timestamp form the catalog takes): bars, quotes, trades, L2 deltas
+    and L3 messages merged in timestamp order across instruments, each instrument on the
+    simulated venue its data calls for. Arguments left None come from ``config.backtest``;
+    see :func:`hftcore.node.catalog_backtest.backtest_catalog`."""
+    from hftcore.node.catalog_backtest import backtest_catalog
 
-    if not config.strategies:
-        raise ConfigError("INVALID_CONFIG", "strategies: at least one strategy is needed")
-    node = TradingNode(config)
-    instruments = {
-        node.cache.instrument(entry.instrument_id): entry.quote_currency
-        for entry in config.instruments
-    }
-    node.add_venue("SIM", BarVenue("SIM", instruments, venue_config))
-    for strategy_config in config.strategies:
-        strategy_class = load_strategy_class(strategy_config.path)
-        node.add_strategy(
-            strategy_class(strategy_config.strategy_id, strategy_config.params),
-            on_error=strategy_config.on_error,
-        )
-    catalog = DataCatalog(catalog_root)
-    datasets = [
-        DatasetKey(instrument.instrument_id, "bars", bar_type) for instrument in instruments
-    ]
-    bars = (event for _, event in catalog.events(datasets, start=start, end=end))
-    if config.risk_controls == RiskControlsConfig():
-        return run_bars(node, bars, periods_per_year=periods_per_year, name="backtest")
-    # Configured live controls act in a backtest exactly as live; their alerts only go to the
-    # log (a simulation does not page the desk) and nobody can send a kill request to it.
-    from hftcore.risk.alerts import AlertDispatcher, LogChannel
-    from hftcore.risk.live import RiskMonitor
-
-    monitor = RiskMonitor(
-        node,
-        msgspec.structs.replace(config.risk_controls, control_dir=None),
-        dispatcher=AlertDispatcher([LogChannel()]),
+    return backtest_catalog(
+        config,
+        catalog_root,
+        data_types=data_types,
+        bar_type=bar_type,
+        start=start,
+        end=end,
+        sort=sort,
+        sample_interval_ns=sample_interval_ns,
+        periods_per_year=periods_per_year,
+        bar_venue=venue_config,
+        progress=progress,
     )
-    try:
-        return run_bars(node, bars, periods_per_year=periods_per_year, name="backtest")
-    finally:
-        monitor.close()

@@ -20,6 +20,8 @@ from hftcore._core import Instrument
 from hftcore.errors import ConfigError
 from hftcore.model.risk import AccountLimits, InstrumentLimits
 from hftcore.model.risk_controls import RiskControlsConfig
+from hftcore.venues.bars import BarVenueConfig
+from hftcore.venues.simulated import BookVenueConfig
 
 Mode = Literal["backtest", "paper", "live"]
 
@@ -71,12 +73,39 @@ class NodeSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     starting_balances: dict[str, str] = msgspec.field(default_factory=lambda: {"USD": "1000000"})
 
 
+ReplayDataType = Literal["bars", "quotes", "trades", "l2_deltas", "l3_messages"]
+
+
+class BacktestSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[backtest]``: what a backtest over the data catalog replays, and on which simulated
+    venues (``docs/node.md``). Command-line options override these."""
+
+    data_types: list[ReplayDataType] | None = None
+    """Data types to replay; None: every type the catalog holds for the instruments."""
+    bar_type: str = "1-DAY"
+    start: str | None = None
+    end: str | None = None
+    venues: dict[str, Literal["bars", "book"]] = msgspec.field(default_factory=dict)
+    """Per instrument id: fill on its bars (``BarVenue``) or on its book built from quotes,
+    trades, L2 or L3 data (``SimulatedBookVenue``); default: book if it has such data."""
+    bar_venue: BarVenueConfig = msgspec.field(default_factory=BarVenueConfig)
+    book_venue: BookVenueConfig = msgspec.field(default_factory=BookVenueConfig)
+    sample_interval_ns: int | None = None
+    """Equity sampling step of local time; None: after every bar timestamp of a bar-only run,
+    else every second."""
+    periods_per_year: float | None = None
+    """For annualised statistics; None: 252 for per-bar sampling, else a year of samples."""
+    sort: bool = False
+    """Sort stored rows that go back in time instead of failing on them."""
+
+
 class NodeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     node: NodeSection = msgspec.field(default_factory=NodeSection)
     instruments: list[InstrumentConfig] = msgspec.field(default_factory=list)
     strategies: list[StrategyConfig] = msgspec.field(default_factory=list)
     risk: AccountLimits = msgspec.field(default_factory=AccountLimits)
     risk_controls: RiskControlsConfig = msgspec.field(default_factory=RiskControlsConfig)
+    backtest: BacktestSection = msgspec.field(default_factory=BacktestSection)
 
 
 ENV_PREFIX = "HFTCORE_"

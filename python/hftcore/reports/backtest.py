@@ -31,6 +31,7 @@ __all__ = [
     "FillRecord",
     "OrderRecord",
     "PerformanceStatistics",
+    "statistic_rows",
     "statistic_text",
 ]
 
@@ -603,11 +604,20 @@ def _duration_text(nanoseconds: int) -> str:
     return f"{minutes} min {seconds} s"
 
 
+def statistic_rows(statistics: PerformanceStatistics) -> list[tuple[str, str, str]]:
+    """``(field, label, text)`` of every statistic, in report order, as the report prints
+    them (the HTML report and the ``hftcore`` command's table)."""
+    return [
+        (key, label, statistic_text(getattr(statistics, key), kind))
+        for key, label, kind in _STATISTIC_ROWS
+    ]
+
+
 def _statistics_table(statistics: PerformanceStatistics) -> str:
     rows = [
         f'<tr data-statistic="{key}"><th scope="row">{escape(label)}</th>'
-        f"<td>{escape(statistic_text(getattr(statistics, key), kind))}</td></tr>"
-        for key, label, kind in _STATISTIC_ROWS
+        f"<td>{escape(text)}</td></tr>"
+        for key, label, text in statistic_rows(statistics)
     ]
     return (
         '<section id="statistics">\n<h2>Statistics</h2>\n<table class="statistics">\n'

@@ -1,0 +1,151 @@
+"""What the ``hftcore`` command draws in the terminal: rich progress bars and summary tables.
+
+Library code returns data (a :class:`~hftcore.reports.BacktestResult`, a demo report) and takes
+progress callbacks; only this module and :mod:`hftcore.cli` write to the terminal. Progress bars
+are drawn only on an interactive terminal (and never with ``--quiet``), so output piped to a
+file or another program holds the tables alone, the same on every run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from hftcore.reports.backtest import BacktestResult, statistic_rows
+
+if TYPE_CHECKING:
+    from hftcore.demo import DemoReport
+
+__all__ = [
+    "demo_tables",
+    "key_value_table",
+    "make_console",
+    "progress_bar",
+    "show_progress",
+    "statistics_table",
+]
+
+
+def make_console(file: TextIO | None = None) -> Console:
+    """A console on ``file`` (standard output by default). Off a terminal it writes plain
+    text without colours, at 100 columns unless ``COLUMNS`` says otherwise."""
+    stream = sys.stdout if file is None else file
+    interactive = _is_terminal(stream)
+    return Console(
+        file=stream,
+        width=None if interactive else 100,
+        highlight=False,
+        no_color=not interactive,
+    )
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def show_progress(quiet: bool, file: TextIO | None = None) -> bool:
+    """Whether to draw progress bars: on a terminal, unless ``--quiet``."""
+    return not quiet and _is_terminal(sys.stdout if file is None else file)
+
+
+@contextmanager
+def progress_bar(
+    console: Console, description: str, *, enabled: bool, counted: bool = False
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar while the block runs; yields ``update(done, total)``. Disabled, nothing
+    is drawn and ``update`` does nothing. ``counted`` shows ``done/total`` (items) instead of
+    a percentage (e.g. of data time)."""
+    if not enabled:
+        yield _ignore
+        return
+    amount = MofNCompleteColumn() if counted else TaskProgressColumn()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        amount,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _ignore(done: int, total: int) -> None:
+    """The update of a progress bar that is not drawn."""
+
+
+def statistics_table(result: BacktestResult, title: str = "Backtest statistics") -> Table:
+    """Every statistic of a backtest, labelled and formatted as in its HTML report."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for _, label, text in statistic_rows(result.statistics):
+        table.add_row(label, text)
+    return table
+
+
+def key_value_table(
+    title: str, rows: Mapping[str, object], headers: Sequence[str] = ("", "")
+) -> Table:
+    """A two-column table of labelled values (numbers grouped by thousands)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(headers[0])
+    table.add_column(headers[1], justify="right")
+    for name, value in rows.items():
+        text = f"{value:,.0f}" if isinstance(value, float) else (
+            f"{value:,}" if isinstance(value, int) else str(value)
+        )  # fmt: skip
+        table.add_row(name, text)
+    return table
+
+
+def demo_tables(report: DemoReport) -> list[Table]:
+    """The demo's report as tables: stage throughputs, counts, the final book, the market
+    maker's session and the SMA backtest."""
+    tables = [
+        key_value_table(
+            f"hftcore demo: {report.events:,} generated order-flow events",
+            report.stages,
+            ("stage", "events/s"),
+        ),
+        key_value_table("Counts", report.counts),
+    ]
+    book = Table(title="Final book (best levels)", title_justify="left")
+    for header in ("bid size", "bid", "ask", "ask size"):
+        book.add_column(header, justify="right")
+    for levels in report.top_levels:
+        book.add_row(*levels)
+    tables.append(book)
+    if report.market_making:
+        tables.append(
+            key_value_table(
+                "Market maker on the synthetic L2 flow (simulated venue, queue model)",
+                report.market_making,
+            )
+        )
+    if report.backtest:
+        tables.append(
+            key_value_table("SMA crossover backtest on real MSFT daily bars", report.backtest)
+        )
+    return tables

@@ -3,8 +3,8 @@
 An :class:`Agent` is a :class:`~hftcore.node.strategy.Strategy`. It publishes a
 :class:`Signal` per instrument (a direction in ``[-1, 1]``: the fraction of its capital per
 instrument it wants long, or short; a confidence in ``[0, 1]``; a reason). Standing alone it
-trades the signal: the :class:`TargetPosition` is ``direction * capital / n_instruments``
-worth of lots at the last price, reached with a market order for the difference (skipped when
+trades the signal: the :class:`TargetPosition` is ``direction * equity / n_instruments``
+worth of lots (equity: its capital plus its own P&L net of commissions) at the last price, reached with a market order for the difference (skipped when
 the difference is under ``rebalance_band`` of the target, to save turnover). Hosted by an
 ensemble or meta-agent, its signals go to the host instead and it never orders.
 
@@ -39,6 +39,8 @@ from hftcore.model.events import (
 from hftcore.node.clock import Clock
 from hftcore.node.strategy import Strategy, StrategyError
 
+MONEY_UNITS = 10**12
+"""Money units (1e-12) per unit of currency."""
 _CLOSING = (OrderCanceled, OrderDenied, OrderExpired, OrderRejected)
 
 
@@ -164,13 +166,24 @@ class Agent(Strategy):
             return
         self.trade_to(self.target_for(signal.instrument_id, signal.direction, signal.reason))
 
+    def equity(self) -> float:
+        """Capital plus this agent's P&L net of commissions so far, in the quote currency
+        (sizing follows it, so losses shrink positions instead of raising leverage)."""
+        pnl = 0
+        for instrument_id in _instruments(self.params):
+            position = self.portfolio.position(self.strategy_id, instrument_id)
+            if position is not None:
+                pnl += position.realized_pnl + position.unrealized_pnl
+                pnl -= sum(position.commissions.values())
+        return self.capital + pnl / MONEY_UNITS
+
     def target_for(self, instrument_id: str, direction: float, reason: str = "") -> TargetPosition:
         """``direction`` of this agent's capital per instrument, in lots at the last price."""
         instrument = self.cache.instrument(instrument_id)
         price = self.cache.last_price(instrument_id)
         lots = 0
         if price is not None and direction != 0.0:
-            per_instrument = self.capital / len(_instruments(self.params))
+            per_instrument = max(0.0, self.equity()) / len(_instruments(self.params))
             units = direction * per_instrument / instrument.ticks_to_float(price)
             lots = instrument.quantity_to_lots(abs(units), "down") * (1 if units > 0 else -1)
         return TargetPosition(

@@ -6,7 +6,8 @@ instrument it wants long, or short; a confidence in ``[0, 1]``; a reason). Stand
 trades the signal: the :class:`TargetPosition` is ``direction * equity / n_instruments``
 worth of lots at the last price (equity: its capital plus its own P&L net of commissions),
 reached with a market order for the difference (skipped when the difference is under
-``rebalance_band`` of the target, to save turnover). Hosted by an ensemble or meta-agent, its signals go to the host instead and it never orders.
+``rebalance_band`` of the target, to save turnover). Hosted by an ensemble or meta-agent,
+its signals go to the host instead and it never orders.
 
 At run time an agent can be reconfigured (:meth:`Agent.reconfigure`, validated by its
 ``Params``), disabled (it goes flat and ignores data) and given a capital budget

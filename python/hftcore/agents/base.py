@@ -114,6 +114,7 @@ class Agent(Strategy):
         super().__init__(strategy_id, params)
         self.enabled = True
         self.capital: float = float(getattr(self.params, "capital", 0.0))
+        self._pnl_at_capital = 0.0
         self.signals: dict[str, Signal] = {}
         self.targets: dict[str, TargetPosition] = {}
         self._listener: SignalListener | None = None
@@ -132,7 +133,7 @@ class Agent(Strategy):
             raise ConfigError("IMMUTABLE_PARAM", "instrument ids cannot change on a running agent")
         self.params = new
         if getattr(old, "capital", None) != getattr(new, "capital", None):
-            self.capital = float(getattr(new, "capital", self.capital))
+            self.set_capital(float(getattr(new, "capital", self.capital)))
         self.on_params_changed(old)
 
     def on_params_changed(self, old: Any) -> None:
@@ -148,9 +149,11 @@ class Agent(Strategy):
             self._in_flight.clear()
 
     def set_capital(self, capital: float) -> None:
+        """The money the agent trades from now on (its P&L counts from here)."""
         if not (math.isfinite(capital) and capital >= 0):
             raise InvalidValue("INVALID_CAPITAL", f"capital must be >= 0, got {capital!r}")
         self.capital = float(capital)
+        self._pnl_at_capital = self.pnl() if self._context is not None else 0.0
 
     def attach(self, listener: SignalListener | None) -> None:
         """Sends signals to ``listener`` (an ensemble) instead of trading them."""
@@ -167,16 +170,20 @@ class Agent(Strategy):
             return
         self.trade_to(self.target_for(signal.instrument_id, signal.direction, signal.reason))
 
-    def equity(self) -> float:
-        """Capital plus this agent's P&L net of commissions so far, in the quote currency
-        (sizing follows it, so losses shrink positions instead of raising leverage)."""
-        pnl = 0
+    def pnl(self) -> float:
+        """This agent's P&L net of commissions so far, in the quote currency."""
+        total = 0
         for instrument_id in _instruments(self.params):
             position = self.portfolio.position(self.strategy_id, instrument_id)
             if position is not None:
-                pnl += position.realized_pnl + position.unrealized_pnl
-                pnl -= sum(position.commissions.values())
-        return self.capital + pnl / MONEY_UNITS
+                total += position.realized_pnl + position.unrealized_pnl
+                total -= sum(position.commissions.values())
+        return total / MONEY_UNITS
+
+    def equity(self) -> float:
+        """Capital plus the P&L made since it was set: sizing follows it, so losses shrink
+        positions instead of raising leverage."""
+        return self.capital + self.pnl() - self._pnl_at_capital
 
     def target_for(self, instrument_id: str, direction: float, reason: str = "") -> TargetPosition:
         """``direction`` of this agent's capital per instrument, in lots at the last price."""

@@ -2,8 +2,8 @@
 schedule, each agent's budget enforced by the node's risk gate.
 
 :class:`CapitalAllocator` records each agent's return (the change of its own P&L net of
-commissions over its capital) at every new bar time and, every ``rebalance_interval_ns`` of bar time, splits
-``total_capital`` between them:
+commissions over its capital) at every new bar time and, every ``rebalance_interval_ns`` of
+bar time, splits ``total_capital`` between them:
 
 * ``risk_parity``: equal risk contributions (Maillard, Roncalli and Teiletche 2010, "The
   properties of equally weighted risk contribution portfolios", *Journal of Portfolio

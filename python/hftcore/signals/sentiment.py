@@ -10,9 +10,10 @@
   of Loughran and McDonald (2011, "When is a liability not a liability?", *Journal of Finance*
   66(1)): domain words, not general-purpose ones, so "liability" or "tax" are not negative.
   A transformer (e.g. FinBERT, Araci 2019) can implement the same protocol later.
-* Negation: a sentiment word within ``negation_window`` tokens after a negator (``not``,
-  ``no``, ``never``, ``without``, ``n't`` ...) counts with the opposite sign, the rule of Das and
-  Chen (2007) and Hutto and Gilbert's VADER (2014).
+* Negation: a sentiment word within ``negation_window`` words after a negator (``not``,
+  ``no``, ``never``, ``without``, ``n't`` ...) and before the end of its clause (punctuation,
+  ``but``) counts with the opposite sign, the rule of Das and Chen (2007) and Hutto and
+  Gilbert's VADER (2014).
 * :class:`NewsProcessor` scores each sentence and attributes it to the symbols it names (a
   sentence naming none counts for every symbol of the story): one :class:`SymbolSentiment` per
   instrument per story.
@@ -216,7 +217,9 @@ COMMON_WORD_TICKERS = frozenset(
     ]
 )
 
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[.,;:!?]")
+_SCOPE_ENDS = frozenset({".", ",", ";", ":", "!", "?", "but"})
+"""Punctuation and contrast words end a negation's scope."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CASHTAG = re.compile(r"\$([A-Z][A-Z0-9.]{0,9})\b")
 _QUALIFIED = re.compile(r"\b(?:NYSE|NASDAQ|Nasdaq|AMEX|LSE|TSX)\s*:\s*([A-Z][A-Z0-9.]{0,9})\b")
@@ -225,7 +228,8 @@ _UPPER_WORD = re.compile(r"(?<![$\w])([A-Z][A-Z0-9]{0,5})(?![\w])")
 
 class LexiconScorer:
     """``(positive - negative) / (positive + negative)`` over the text's sentiment words, a word
-    after a negator (within ``negation_window`` tokens) counting with the opposite sign."""
+    after a negator (within ``negation_window`` words, in the same clause) counting with the
+    opposite sign."""
 
     def __init__(
         self,
@@ -254,6 +258,9 @@ class LexiconScorer:
         positive = negative = 0
         since_negator: int | None = None
         for token in _TOKEN.findall(text.lower()):
+            if token in _SCOPE_ENDS:
+                since_negator = None
+                continue
             if self._is_negator(token):
                 since_negator = 0
                 continue

@@ -84,12 +84,15 @@ class SentimentAgent(BarAgent):
     Params = SentimentParams
     style = "sentiment"
 
+    def __init__(self, strategy_id: str, params: msgspec.Struct | dict[str, object] | None = None):
+        super().__init__(strategy_id, params)
+        self._build_processor()
+        self.stories: dict[str, list[SymbolSentiment]] = {i: [] for i in self.params.instrument_ids}
+
     def on_start(self) -> None:
         super().on_start()
-        self._build_processor()
         self._news = [] if self.params.news_file is None else load_news(self.params.news_file)
         self._next_news = 0
-        self.stories: dict[str, list[SymbolSentiment]] = {i: [] for i in self.params.instrument_ids}
 
     def _build_processor(self) -> None:
         p = self.params
@@ -98,8 +101,7 @@ class SentimentAgent(BarAgent):
 
     def on_params_changed(self, old: object) -> None:
         super().on_params_changed(old)
-        if hasattr(self, "processor"):
-            self._build_processor()
+        self._build_processor()
 
     def on_news(self, item: NewsItem) -> list[SymbolSentiment]:
         """Takes in one story; returns what it said about the agent's instruments."""

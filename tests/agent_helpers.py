@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
+from hftcore.agents.base import AgentParams, BarAgent, Signal
 from hftcore.model.data import Bar
 from hftcore.node.backtest import bundled_bar_events
 from hftcore.node.config import parse_config
@@ -88,3 +89,18 @@ def ornstein_uhlenbeck(
 def spx_bars() -> tuple[str, list[Bar]]:
     instrument, bars = bundled_bar_events("sp500_index_daily_ohlcv")
     return instrument.instrument_id, bars
+
+
+class FixedParams(AgentParams, frozen=True, kw_only=True):
+    direction: float = 0.0
+    confidence: float = 1.0
+
+
+class FixedSignal(BarAgent):
+    """Always the same view (for voting tests); ``style`` from the ``trend`` family."""
+
+    Params = FixedParams
+    style = "trend"
+
+    def evaluate(self, bar: Bar) -> Signal | None:
+        return self.signal(bar, self.params.direction, self.params.confidence, "fixed")

@@ -193,7 +193,8 @@ class Agent(Strategy):
         if price is not None and direction != 0.0:
             per_instrument = max(0.0, self.equity()) / len(_instruments(self.params))
             units = direction * per_instrument / instrument.ticks_to_float(price)
-            lots = instrument.quantity_to_lots(abs(units), "down") * (1 if units > 0 else -1)
+            whole = math.floor(abs(units) / instrument.lots_to_float(1) + 1e-9)
+            lots = whole if units > 0 else -whole
         return TargetPosition(
             self.strategy_id, instrument_id, lots, self.clock.timestamp_ns(), reason
         )

@@ -123,7 +123,7 @@ def test_an_agent_over_its_budget_is_denied_by_the_risk_gate() -> None:
 
 
 def test_bad_allocations_are_refused() -> None:
-    node, momentum, reversion = two_agents("X.SIM")
+    node, momentum, _ = two_agents("X.SIM")
     with pytest.raises(ConfigError, match="total_capital"):
         CapitalAllocator(node, [momentum], {"total_capital": -1})
     with pytest.raises(ConfigError, match="INVALID_ALLOCATION"):

@@ -40,8 +40,8 @@ class MetaParams(CompositeParams, frozen=True, kw_only=True):
     detector: RegimeDetector = msgspec.field(default_factory=RegimeDetector)
     mode: Literal["select", "tilt"] = "select"
     tilt: float = 0.8
-    hurst_trend: float = 0.55
-    hurst_mean_reversion: float = 0.45
+    hurst_trend: float = 0.6
+    hurst_mean_reversion: float = 0.4
     high_volatility_scale: float = 0.5
     decision_history: int = 100_000
     """Decisions kept in memory (oldest dropped first)."""

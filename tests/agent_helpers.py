@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 from hftcore.agents.base import AgentParams, BarAgent, Signal
+from hftcore.agents.ensemble import Ensemble
 from hftcore.model.data import Bar
 from hftcore.node.backtest import bundled_bar_events
 from hftcore.node.config import parse_config
@@ -104,3 +105,15 @@ class FixedSignal(BarAgent):
 
     def evaluate(self, bar: Bar) -> Signal | None:
         return self.signal(bar, self.params.direction, self.params.confidence, "fixed")
+
+
+class RecordingEnsemble(Ensemble):
+    """An ensemble that keeps every signal it publishes."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.published: list[Signal] = []
+
+    def publish(self, signal: Signal) -> None:
+        self.published.append(signal)
+        super().publish(signal)

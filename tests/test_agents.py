@@ -250,7 +250,12 @@ def test_sentiment_agent_trades_the_news_direction(tmp_path: Path) -> None:
         )
         node.add_strategy(agent)
         result = run_bars(node, bars)
-        assert len(agent.stories["AAPL.SIM"]) == 55
+        assert agent.stories_received == 55
+        # Stories older than ten half-lives are forgotten.
+        last = bars[-1].ts_event
+        kept = agent.stories["AAPL.SIM"]
+        assert 0 < len(kept) < 10
+        assert all(last - story.ts <= 10 * 48 * 3_600_000_000_000 for story in kept)
         assert result.statistics.total_return > 0.2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 from agent_helpers import bar_node, bars_from_closes, ornstein_uhlenbeck, random_walk, spx_bars
@@ -193,4 +194,41 @@ def test_members_cannot_order_and_bad_members_are_refused() -> None:
     with pytest.raises(ConfigError, match="INVALID_PARAMS"):
         Ensemble(
             "E", {"instrument_ids": ["X.SIM"], "members": [fixed("A"), fixed("B")], "floor": 0.9}
+        )
+
+
+def test_members_may_cover_part_of_the_instruments_but_not_other_bars() -> None:
+    ids = ["X.SIM", "Y.SIM"]
+    ensemble = Ensemble(
+        "ENS",
+        {
+            "instrument_ids": ids,
+            "capital": 1_000_000,
+            "members": [
+                {**fixed("LONGX", 1.0), "params": {"direction": 1.0, "instrument_ids": ["X.SIM"]}},
+                fixed("FLAT"),
+            ],
+            "weighting": "equal",
+        },
+    )
+    node = bar_node(ids, balance="1000000")
+    node.add_strategy(ensemble)
+    bars = bars_from_closes("X.SIM", random_walk(30, 1)) + bars_from_closes(
+        "Y.SIM", random_walk(30, 2)
+    )
+    run_bars(node, sorted(bars, key=lambda bar: bar.ts_event))
+    assert ensemble.signals["X.SIM"].direction == pytest.approx(0.5)
+    assert ensemble.signals["Y.SIM"].direction == 0.0
+    assert node.portfolio.net_quantity("X.SIM", "ENS") > 0
+    with pytest.raises(ConfigError, match="members cannot change"):
+        ensemble.reconfigure(
+            {**msgspec.to_builtins(ensemble.params), "members": [fixed("A"), fixed("B")]}
+        )
+    with pytest.raises(ConfigError, match="INVALID_MEMBER"):
+        Ensemble(
+            "E",
+            {
+                "instrument_ids": ["X.SIM"],
+                "members": [fixed("A"), {**fixed("B"), "params": {"bar_type": "1-HOUR"}}],
+            },
         )

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import msgspec
 
@@ -106,6 +106,8 @@ class _InFlight:
 class Agent(Strategy):
     """Base of every agent (see the module docs). Subclasses call :meth:`publish`."""
 
+    fixed_while_running: ClassVar[tuple[str, ...]] = ("instrument_ids", "instrument_id")
+    """Parameters :meth:`reconfigure` refuses to change once the agent is on a node."""
     style: ClassVar[str] = "other"
     """What the agent exploits: ``trend``, ``mean_reversion``, ``market_making``, ``sentiment``
     (the meta-agent selects by it)."""
@@ -129,8 +131,10 @@ class Agent(Strategy):
         nothing). Instruments cannot change while the agent is on a node."""
         new = self._validate_params(params)
         old = self.params
-        if self._context is not None and _instruments(new) != _instruments(old):
-            raise ConfigError("IMMUTABLE_PARAM", "instrument ids cannot change on a running agent")
+        if self._context is not None:
+            for name in self.fixed_while_running:
+                if getattr(new, name, None) != getattr(old, name, None):
+                    raise ConfigError("IMMUTABLE_PARAM", f"{name} cannot change on a running agent")
         self.params = new
         if getattr(old, "capital", None) != getattr(new, "capital", None):
             self.set_capital(float(getattr(new, "capital", self.capital)))
@@ -162,7 +166,7 @@ class Agent(Strategy):
     # -- signals to orders ----------------------------------------------------------------
 
     def publish(self, signal: Signal) -> None:
-        if self.params.long_only and signal.direction < 0:
+        if getattr(self.params, "long_only", False) and signal.direction < 0:
             signal = msgspec.structs.replace(signal, direction=0.0)
         self.signals[signal.instrument_id] = signal
         if self._listener is not None:
@@ -274,7 +278,7 @@ class BarAgent(Agent, ABC):
             self._reset_history()
 
     def on_bar(self, bar: Bar) -> None:
-        if not self.enabled:
+        if not self.enabled or bar.instrument_id not in self.closes:
             return
         instrument = self.cache.instrument(bar.instrument_id)
         self.highs[bar.instrument_id].append(instrument.ticks_to_float(bar.high))
@@ -324,13 +328,13 @@ class MemberContext:
     ) -> None:
         self.subscriptions.append((kind, instrument_id, bar_type))
 
-    def _refuse(self, strategy: Strategy) -> Any:
+    def _refuse(self, strategy: Strategy) -> NoReturn:
         raise StrategyError(
             "SIGNAL_ONLY", f"{strategy.strategy_id} is hosted by {self._host.strategy_id}"
         )
 
     def submit(self, strategy: Strategy, order: OrderSpec) -> str:
-        return str(self._refuse(strategy))
+        self._refuse(strategy)
 
     def modify(
         self,
@@ -349,4 +353,4 @@ class MemberContext:
         self._refuse(strategy)
 
     def close_position(self, strategy: Strategy, instrument_id: str) -> str | None:
-        return str(self._refuse(strategy))
+        self._refuse(strategy)

@@ -104,6 +104,7 @@ class CompositeAgent(Agent):
     """Hosts member agents and combines their signals (see the module docs)."""
 
     Params: ClassVar[type[msgspec.Struct]] = CompositeParams
+    fixed_while_running = (*Agent.fixed_while_running, "members", "bar_type")
 
     def __init__(self, strategy_id: str, params: msgspec.Struct | dict[str, Any] | None = None):
         super().__init__(strategy_id, params)
@@ -126,6 +127,8 @@ class CompositeAgent(Agent):
             **member.params,
         }
         agent = cls(member.agent_id, params)
+        if getattr(agent.params, "bar_type", self.params.bar_type) != self.params.bar_type:
+            raise ConfigError("INVALID_MEMBER", f"member {member.agent_id} uses other bars")
         if not set(getattr(agent.params, "instrument_ids", [])) <= set(self.params.instrument_ids):
             raise ConfigError(
                 "INVALID_MEMBER", f"member {member.agent_id} trades other instruments"

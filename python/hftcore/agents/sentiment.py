@@ -88,6 +88,8 @@ class SentimentAgent(BarAgent):
         super().__init__(strategy_id, params)
         self._build_processor()
         self.stories: dict[str, list[SymbolSentiment]] = {i: [] for i in self.params.instrument_ids}
+        """Each instrument's stories still worth counting (within ten half-lives)."""
+        self.stories_received = 0
 
     def on_start(self) -> None:
         super().on_start()
@@ -106,6 +108,7 @@ class SentimentAgent(BarAgent):
     def on_news(self, item: NewsItem) -> list[SymbolSentiment]:
         """Takes in one story; returns what it said about the agent's instruments."""
         found = self.processor.process(item)
+        self.stories_received += 1
         for sentiment in found:
             self.stories[sentiment.instrument_id].append(sentiment)
         return found
@@ -119,7 +122,15 @@ class SentimentAgent(BarAgent):
             if story.ts <= ts
         )
 
+    def _forget_old_stories(self, ts: int) -> None:
+        """Drops stories decayed below 1/1024 of their score (ten half-lives)."""
+        horizon = ts - 10 * self.params.half_life_hours * HOUR_NS
+        for instrument_id, stories in self.stories.items():
+            if stories and stories[0].ts < horizon:
+                self.stories[instrument_id] = [s for s in stories if s.ts >= horizon]
+
     def evaluate(self, bar: Bar) -> Signal | None:
+        self._forget_old_stories(bar.ts_event)
         while self._next_news < len(self._news) and self._news[self._next_news].ts <= bar.ts_event:
             self.on_news(self._news[self._next_news])
             self._next_news += 1

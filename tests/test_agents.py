@@ -25,6 +25,8 @@ from hftcore.agents.momentum import CrossSectionalMomentum, TimeSeriesMomentum
 from hftcore.agents.sentiment import SentimentAgent
 from hftcore.errors import ConfigError, InvalidData
 from hftcore.model.data import Bar
+from hftcore.model.events import OrderDenied
+from hftcore.model.risk import InstrumentLimits
 from hftcore.node.backtest import bundled_bar_events, run_bars
 from hftcore.reports.backtest import BacktestResult
 from hftcore.signals.sentiment import NewsItem
@@ -305,3 +307,19 @@ def test_signals_are_validated() -> None:
         Signal("A", "X.SIM", 1.5, 0.5, 0)
     with pytest.raises(ValueError, match="INVALID_SIGNAL"):
         Signal("A", "X.SIM", 0.5, float("nan"), 0)
+
+
+def test_a_denied_order_is_not_counted_as_in_flight() -> None:
+    node = bar_node(["X.SIM"], balance="1000000")
+    node.risk.gate.set_instrument_limits(0, InstrumentLimits(max_order_quantity=5))
+    agent = TimeSeriesMomentum("A", {"instrument_ids": ["X.SIM"], "capital": 100_000})
+    node.add_strategy(agent)
+    denied: list[OrderDenied] = []
+    node.bus.subscribe(
+        "events.order.A", lambda e: denied.append(e) if isinstance(e, OrderDenied) else None
+    )
+    result = run_bars(node, bars_from_closes("X.SIM", random_walk(260, 0, drift=0.003)))
+    # Every bar after the warm-up asks again for its target: nothing waits on a dead order.
+    assert len(denied) == 260 - 200 + 1  # the 200th bar on (its SMA needs 200)
+    assert {d.reason for d in denied} == {"MAX_ORDER_QUANTITY"}
+    assert result.statistics.fills == 0

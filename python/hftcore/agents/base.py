@@ -121,6 +121,7 @@ class Agent(Strategy):
         self.targets: dict[str, TargetPosition] = {}
         self._listener: SignalListener | None = None
         self._in_flight: dict[str, _InFlight] = {}
+        self._submitting = False
         self._closed_early: set[str] = set()
         """Orders closed (denied) while ``submit_order`` had not yet returned their id."""
 
@@ -220,7 +221,11 @@ class Agent(Strategy):
         ):
             return None
         side = 0 if difference > 0 else 1
-        client_order_id = self.submit_order(self.market(instrument_id, side, abs(difference)))
+        self._submitting = True
+        try:
+            client_order_id = self.submit_order(self.market(instrument_id, side, abs(difference)))
+        finally:
+            self._submitting = False
         if client_order_id in self._closed_early:
             self._closed_early.discard(client_order_id)
         else:
@@ -230,7 +235,7 @@ class Agent(Strategy):
     def on_order_event(self, event: OrderEvent) -> None:
         flight = self._in_flight.get(event.client_order_id)
         if flight is None:
-            if isinstance(event, _CLOSING):
+            if self._submitting and isinstance(event, _CLOSING):
                 self._closed_early.add(event.client_order_id)
             return
         if isinstance(event, OrderFilled):

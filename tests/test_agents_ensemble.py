@@ -123,14 +123,14 @@ def ensemble_on(closes: Any, weighting: str) -> tuple[Ensemble, Any]:
 def test_weights_move_toward_the_better_agent(weighting: str) -> None:
     for seed in range(3):
         trending, result = ensemble_on(random_walk(800, seed, drift=0.002), weighting)
-        weights = trending.weights("X.SIM")
+        weights = trending.weights()
         assert weights["MOM"] > 0.6  # from 0.5 each
         assert weights["MR"] < 0.4
         assert trending.sharpe("MOM") > trending.sharpe("MR")
         # One target per instrument: only the ensemble orders.
         assert {order.strategy_id for order in result.orders} == {"ENS"}
         reverting, _ = ensemble_on(ornstein_uhlenbeck(800, seed), weighting)
-        weights = reverting.weights("X.SIM")
+        weights = reverting.weights()
         assert weights["MR"] > 0.6
         assert weights["MOM"] < 0.4
 
@@ -142,7 +142,7 @@ class Watched(Ensemble):
 
     def on_bar(self, bar: Bar) -> None:
         super().on_bar(bar)
-        self.history.append(self.weights(bar.instrument_id))
+        self.history.append(self.weights())
 
 
 def test_ensemble_on_real_sp500_keeps_weights_bounded() -> None:

@@ -161,13 +161,15 @@ class CompositeAgent(Agent):
             return
         change = close / previous - 1.0
         alpha = 1.0 - 0.5 ** (1.0 / self.params.half_life_bars)
-        for name in self.members:
-            shadow = self._held.get((name, bar.instrument_id), 0.0) * change
+        for name, member in self.members.items():
+            held = self._held.get((name, bar.instrument_id), 0.0) if member.enabled else 0.0
+            shadow = held * change
             self._performance[name].update(shadow, alpha)
             self._log_weights[name] += self.params.eta * shadow
 
-    def weights(self, instrument_id: str) -> dict[str, float]:
-        """The members' current weights (they sum to 1)."""
+    def weights(self) -> dict[str, float]:
+        """The members' current weights (they sum to 1), shared by all instruments: a member's
+        record pools its shadow returns over every instrument bar."""
         p = self.params
         if p.weighting == "ew_sharpe":
             raw = {name: max(0.0, perf.sharpe) for name, perf in self._performance.items()}
@@ -208,7 +210,7 @@ class CompositeAgent(Agent):
 
     def combine(self, instrument_id: str, signals: dict[str, Signal], ts: int) -> Signal | None:
         """One signal out of the members' latest ones (weighted mean by default)."""
-        weights = self.weights(instrument_id)
+        weights = self.weights()
         direction = sum(weights[name] * signal.direction for name, signal in signals.items())
         return self._signal(instrument_id, direction, abs(direction), ts, "weighted mean")
 
@@ -278,7 +280,7 @@ class Ensemble(CompositeAgent):
             side = (1.0 if longs > shorts else -1.0) if share >= p.threshold else 0.0
             return self._signal(instrument_id, side, share, ts, f"agreement {share:.2f}")
         if p.vote == "consensus":
-            weights = self.weights(instrument_id)
+            weights = self.weights()
             mass = sum(weights[n] * s.confidence for n, s in signals.items())
             if mass == 0:
                 return self._signal(instrument_id, 0.0, 0.0, ts, "no confident member")

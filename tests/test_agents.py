@@ -323,3 +323,73 @@ def test_a_denied_order_is_not_counted_as_in_flight() -> None:
     assert len(denied) == 260 - 200 + 1  # the 200th bar on (its SMA needs 200)
     assert {d.reason for d in denied} == {"MAX_ORDER_QUANTITY"}
     assert result.statistics.fills == 0
+
+
+class RecordingReversion(MeanReversion):
+    def on_start(self) -> None:
+        super().on_start()
+        self.published: list[Signal] = []
+
+    def publish(self, signal: Signal) -> None:
+        self.published.append(signal)
+        super().publish(signal)
+
+
+def real_closes(bars: list[Bar], scale: float = 1e-6) -> np.ndarray:
+    return np.array([bar.close * scale for bar in bars])
+
+
+def test_mean_reversion_enters_only_on_its_rule_on_real_sp500() -> None:
+    instrument_id, bars = spx_bars()
+    node = bar_node([instrument_id], tick="0.000001", precision=6, balance="1000000")
+    agent = RecordingReversion("MR", {"instrument_ids": [instrument_id], "capital": 1_000_000})
+    node.add_strategy(agent)
+    run_bars(node, bars)
+    closes = real_closes(bars)
+    index_of = {bar.ts_event: i for i, bar in enumerate(bars)}
+    entries = 0
+    previous = 0.0
+    for signal in agent.published:
+        if signal.direction != 0.0 and previous == 0.0:
+            entries += 1
+            t = index_of[signal.ts]
+            window = closes[t - 119 : t + 1]
+            slope = np.polyfit(window[:-1], np.diff(window), 1)[0]  # independent OLS fit
+            half_life = -np.log(2) / np.log1p(slope)
+            assert 1.0 <= half_life <= 40.0
+            lookback = max(5, min(120, round(2 * half_life)))
+            tail = closes[t - lookback + 1 : t + 1]
+            z = (tail[-1] - tail.mean()) / tail.std(ddof=1)
+            assert abs(z) >= 2.0
+            assert np.sign(signal.direction) == -np.sign(z)
+        previous = signal.direction
+    assert entries >= 20
+
+
+def test_breakout_enters_only_beyond_the_confirmed_channel_on_real_sp500() -> None:
+    instrument_id, bars = spx_bars()
+    node = bar_node([instrument_id], tick="0.000001", precision=6, balance="1000000")
+    agent = Recording("BO", {"instrument_ids": [instrument_id], "capital": 1_000_000})
+    node.add_strategy(agent)
+    run_bars(node, bars)
+    highs = np.array([bar.high * 1e-6 for bar in bars])
+    lows = np.array([bar.low * 1e-6 for bar in bars])
+    closes = real_closes(bars)
+    index_of = {bar.ts_event: i for i, bar in enumerate(bars)}
+    entries = 0
+    previous = 0.0
+    for signal in agent.published:
+        if signal.direction != 0.0 and previous == 0.0:
+            entries += 1
+            t = index_of[signal.ts]
+            top, bottom = highs[t - 55 : t].max(), lows[t - 55 : t].min()
+            true_range = np.maximum(highs[t - 19 : t + 1], closes[t - 20 : t]) - np.minimum(
+                lows[t - 19 : t + 1], closes[t - 20 : t]
+            )
+            margin = 0.25 * true_range.mean()
+            if signal.direction > 0:
+                assert closes[t] > top + margin
+            else:
+                assert closes[t] < bottom - margin
+        previous = signal.direction
+    assert entries >= 20

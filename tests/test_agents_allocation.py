@@ -131,3 +131,31 @@ def test_bad_allocations_are_refused() -> None:
     stranger = TimeSeriesMomentum("OTHER", {"instrument_ids": ["X.SIM"]})
     with pytest.raises(ConfigError, match="UNKNOWN_STRATEGY"):
         CapitalAllocator(node, [stranger], {"total_capital": 1})
+
+
+def test_an_agent_past_its_loss_limit_is_stopped_by_its_own_gate() -> None:
+    node, momentum, reversion = two_agents("X.SIM")
+    allocator = CapitalAllocator(
+        node, [momentum, reversion], {"total_capital": 200_000, "loss_limit_fraction": 0.01}
+    )
+    allocator.start()
+    denied: list[OrderDenied] = []
+    node.bus.subscribe(
+        "events.order.>", lambda e: denied.append(e) if isinstance(e, OrderDenied) else None
+    )
+    falling = bars_from_closes("X.SIM", [100.0, 100.0, 97.0, 96.0])
+    node.start()
+    node.advance_to(falling[0].ts_event)
+    node.process_bar(falling[0])
+    momentum.submit_order(OrderSpec("X.SIM", 0, OrderType.MARKET, 500))  # about 50,000 USD
+    for bar in falling[1:3]:
+        node.advance_to(bar.ts_event)
+        node.process_bar(bar)
+    # A 3 % fall on 50,000 USD loses 1,500 > 1 % of its 100,000 budget: its gate halts it.
+    momentum.submit_order(OrderSpec("X.SIM", 0, OrderType.MARKET, 10))
+    reversion.submit_order(OrderSpec("X.SIM", 0, OrderType.MARKET, 10))
+    assert [(d.strategy_id, d.reason) for d in denied] == [("MOM", "DAILY_LOSS_LIMIT")]
+    gate = node.risk.strategy_gate("MOM")
+    assert gate is not None
+    assert gate.circuit_breaker_trip is not None
+    assert node.risk.gate.circuit_breaker_trip is None  # the account trades on

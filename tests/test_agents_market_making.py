@@ -52,6 +52,9 @@ def test_inventory_stays_within_limits_and_the_spread_is_earned(seed: int) -> No
     assert sum(f.fee <= 0 for f in result.fills) >= 0.9 * len(result.fills)  # maker rebates
     assert result.equity[-1] > result.equity[0]
     assert agent.variance > 0
+    # Quotes follow the book: stale ones were canceled and sent again.
+    assert result.order_counts().get("CANCELED", 0) >= 10
+    assert len(result.orders) > len(result.fills)
 
 
 def quotes(agent: AvellanedaStoikov, position: int, variance: float) -> tuple[float, float]:

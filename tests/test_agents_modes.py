@@ -1,4 +1,5 @@
-"""Agents run unchanged in paper mode: the same decisions as in a backtest of the same bars."""
+"""Agents run unchanged in every mode: configured in TOML like any strategy, and in paper mode
+with the same decisions as in a backtest of the same bars."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 from agent_helpers import RecordingEnsemble
 from hftcore.agents.table import SPECIALISTS, bar_node
-from hftcore.node.backtest import bundled_bar_events, run_bars
-from hftcore.node.config import parse_config
+from hftcore.data.loaders import import_bundled
+from hftcore.node.backtest import backtest_from_catalog, bundled_bar_events, run_bars
+from hftcore.node.config import load_config, parse_config
 from hftcore.node.paper import PaperSession
 from hftcore.node.strategy import load_strategy_class
 
@@ -62,3 +64,39 @@ def test_an_ensemble_decides_the_same_in_paper_mode_as_in_a_backtest(tmp_path: P
     assert [(s.direction, s.reason) for s in paper.published] == [
         (s.direction, s.reason) for s in backtest.published
     ]
+
+
+CONFIG = """
+[[instruments]]
+instrument_id = "SPX.SIM"
+tick_size = "0.000001"
+price_precision = 6
+lot_size = "1"
+size_precision = 0
+
+[[strategies]]
+strategy_id = "ENS"
+path = "hftcore.agents.ensemble:Ensemble"
+
+[strategies.params]
+instrument_ids = ["SPX.SIM"]
+capital = 1000000
+vote = "consensus"
+threshold = 0.6
+members = [
+  { agent_id = "MOM", path = "hftcore.agents.momentum:TimeSeriesMomentum" },
+  { agent_id = "MR", path = "hftcore.agents.mean_reversion:MeanReversion" },
+]
+"""
+
+
+def test_an_ensemble_configured_in_toml_backtests_from_the_catalog(tmp_path: Path) -> None:
+    config_file = tmp_path / "node.toml"
+    config_file.write_text(CONFIG)
+    import_bundled(tmp_path / "catalog", ["sp500_index_daily_ohlcv"])
+    result = backtest_from_catalog(
+        load_config(config_file, environ={}), tmp_path / "catalog", start="2010-01-01"
+    )
+    assert result.statistics.fills > 10
+    assert {order.strategy_id for order in result.orders} == {"ENS"}
+    assert result.timestamps[0] >= 1_262_304_000 * 10**9  # 2010-01-01

@@ -146,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
                 "--flatten", action="store_true", help="close every position with market orders"
             )
 
+    agents = commands.add_parser("agents", help="multi-agent trading")
+    agents_commands = agents.add_subparsers(dest="agents_command", required=True)
+    table = agents_commands.add_parser(
+        "table", help="each agent and the ensembles on the bundled real data, after costs"
+    )
+    table.add_argument("--start", help="first bar close (e.g. 2005-01-01)")
+    table.add_argument("--end", help="end of the window, exclusive")
+    table.add_argument("--commission-bps", type=float, default=5.0, help="cost per fill (bp)")
+    table.add_argument(
+        "--market-maker", action="store_true", help="also run the market maker on synthetic L2"
+    )
+
     from hftcore.data.commands import add_import_arguments, add_list_arguments
 
     data = commands.add_parser(
@@ -183,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _paper(args)
     if args.command in ("kill", "reset"):
         return _control(args)
+    if args.command == "agents":
+        from hftcore.agents.table import table_command
+
+        return table_command(args, sys.stdout, sys.stderr)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from hftcore._core import Instrument, RiskGate
@@ -70,16 +70,28 @@ class EventSink(Protocol):
 
 
 class RiskEngine:
-    """The compiled risk gate, addressed by client order id and instrument id."""
+    """The compiled risk gate, addressed by client order id and instrument id.
+
+    Optionally a strategy gets limits of its own (:meth:`set_strategy_limits`: an agent's
+    capital budget, say): a second compiled gate that sees only that strategy's orders and
+    fills. Its orders must pass both gates, the strategy's first."""
 
     def __init__(self, limits: AccountLimits | None = None) -> None:
         self.gate = RiskGate(limits)
         self._indices: dict[str, int] = {}
         self._order_ids: dict[str, int] = {}
         self._numbers = itertools.count(1)
+        self._instruments: list[Instrument] = []
+        self._strategy_gates: dict[str, RiskGate] = {}
+        self._order_gate: dict[int, RiskGate] = {}
+        self.last_denied_by: str | None = None
+        """The strategy whose own limits refused the last refused order; None: the account's."""
 
     def register(self, instrument: Instrument, limits: InstrumentLimits | None) -> None:
         self._indices[instrument.instrument_id] = self.gate.register_instrument(instrument, limits)
+        self._instruments.append(instrument)
+        for gate in self._strategy_gates.values():
+            gate.register_instrument(instrument)
 
     def index(self, instrument_id: str) -> int:
         """The gate's index of an instrument (asked once, at registration: every price and
@@ -87,14 +99,64 @@ class RiskEngine:
         index = self._indices.get(instrument_id)
         return self.gate.instrument_index(instrument_id) if index is None else index
 
-    def check_submit(self, client_order_id: str, spec: OrderSpec, price: int, ts: int) -> int:
-        """0 when approved (the gate then counts the order as open), else a RejectReason."""
+    def set_strategy_limits(
+        self,
+        strategy_id: str,
+        limits: AccountLimits,
+        ts: int,
+        positions: Mapping[str, tuple[int, str | None]] | None = None,
+    ) -> RiskGate:
+        """Limits of one strategy's own orders, from the next check on. The first call
+        creates its gate, marked at the account gate's reference prices and holding
+        ``positions`` (instrument id -> signed lots and average price text); orders the
+        strategy has working at that moment are not counted in it. Later calls replace the
+        limits. Bad limits raise ``ConfigError`` naming the field."""
+        gate = self._strategy_gates.get(strategy_id)
+        if gate is not None:
+            gate.set_account_limits(limits)
+            return gate
+        gate = RiskGate(limits)
+        for instrument in self._instruments:
+            index = gate.register_instrument(instrument)
+            reference = self.gate.position(self.index(instrument.instrument_id)).reference_price
+            if reference is not None:
+                gate.on_price(index, reference, ts)
+        for instrument_id, (quantity, average_price) in (positions or {}).items():
+            gate.set_position(gate.instrument_index(instrument_id), quantity, average_price)
+        self._strategy_gates[strategy_id] = gate
+        return gate
+
+    def strategy_gate(self, strategy_id: str) -> RiskGate | None:
+        return self._strategy_gates.get(strategy_id)
+
+    def check_submit(
+        self,
+        client_order_id: str,
+        spec: OrderSpec,
+        price: int,
+        ts: int,
+        strategy_id: str | None = None,
+    ) -> int:
+        """0 when approved (the gates then count the order as open), else a RejectReason;
+        :attr:`last_denied_by` names the strategy when its own gate refused."""
         number = self._order_ids.get(client_order_id)
         if number is None:
             number = self._order_ids[client_order_id] = next(self._numbers)
-        return self.gate.check_order(
-            number, self.index(spec.instrument_id), spec.side, price, spec.quantity, ts
-        )
+        index = self.index(spec.instrument_id)
+        own = self._strategy_gates.get(strategy_id) if strategy_id is not None else None
+        self.last_denied_by = None
+        if own is not None:
+            verdict = own.check_order(number, index, spec.side, price, spec.quantity, ts)
+            if verdict:
+                self.last_denied_by = strategy_id
+                return verdict
+        verdict = self.gate.check_order(number, index, spec.side, price, spec.quantity, ts)
+        if own is not None:
+            if verdict:
+                own.on_order_closed(number)
+            else:
+                self._order_gate[number] = own
+        return verdict
 
     def restore_open_order(
         self, client_order_id: str, instrument_id: str, side: int, price: int, quantity: int
@@ -115,16 +177,28 @@ class RiskEngine:
 
     def on_fill(self, fill: OrderFilled, fee: str) -> None:
         number = self._order_ids.get(fill.client_order_id)
-        if number is not None and self.gate.open_order(number) is not None:
-            self.gate.on_fill(number, fill.last_price, fill.last_quantity, fill.ts_event, fee)
+        if number is None:
+            return
+        own = self._order_gate.get(number)
+        for gate in (self.gate, own):
+            if gate is not None and gate.open_order(number) is not None:
+                gate.on_fill(number, fill.last_price, fill.last_quantity, fill.ts_event, fee)
+        if own is not None and own.open_order(number) is None:
+            del self._order_gate[number]
 
     def on_closed(self, client_order_id: str) -> None:
         number = self._order_ids.get(client_order_id)
-        if number is not None and self.gate.open_order(number) is not None:
-            self.gate.on_order_closed(number)
+        if number is None:
+            return
+        for gate in (self.gate, self._order_gate.pop(number, None)):
+            if gate is not None and gate.open_order(number) is not None:
+                gate.on_order_closed(number)
 
     def on_price(self, instrument_id: str, price: int, ts: int) -> None:
-        self.gate.on_price(self.index(instrument_id), price, ts)
+        index = self.index(instrument_id)
+        self.gate.on_price(index, price, ts)
+        for gate in self._strategy_gates.values():
+            gate.on_price(index, price, ts)
 
 
 _CLOSING = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
@@ -265,9 +339,13 @@ class ExecutionEngine:
         if price is None:
             verdict_name, sentence = "NO_REFERENCE_PRICE", "no price known for a market order"
         else:
-            verdict = self.risk.check_submit(command.client_order_id, spec, price, ts)
+            verdict = self.risk.check_submit(
+                command.client_order_id, spec, price, ts, command.strategy_id
+            )
             verdict_name = RejectReason(verdict).name if verdict else ""
             sentence = RejectReason(verdict).description if verdict else ""
+            if verdict and self.risk.last_denied_by is not None:
+                sentence += f" (a limit of strategy {self.risk.last_denied_by})"
         if verdict_name:
             self._emit(
                 OrderDenied(

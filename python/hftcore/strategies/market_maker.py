@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -64,7 +65,7 @@ class _Quote:
 
 
 class MarketMaker(Strategy):
-    Params = Params
+    Params: ClassVar[type[msgspec.Struct]] = Params
 
     def on_start(self) -> None:
         self._quotes: dict[int, _Quote | None] = {_BUY: None, _SELL: None}
@@ -76,17 +77,29 @@ class MarketMaker(Strategy):
 
     def on_book(self, instrument_id: str) -> None:
         book = self.cache.book(instrument_id)
-        micro = book.microprice()
         best_bid, best_ask = book.best_bid(), book.best_ask()
-        if micro is None or best_bid is None or best_ask is None:
+        if best_bid is None or best_ask is None:
             return
         params = self.params
         position = self.portfolio.net_quantity(instrument_id, self.strategy_id)
-        reservation = micro - params.skew_ticks_per_lot * position
-        bid = min(math.floor(reservation - params.half_spread_ticks), best_ask[0] - 1)
-        ask = max(math.ceil(reservation + params.half_spread_ticks), best_bid[0] + 1)
+        targets = self.quote_prices(book, position)
+        if targets is None:
+            return
+        bid = min(math.floor(targets[0]), best_ask[0] - 1)
+        ask = max(math.ceil(targets[1]), best_bid[0] + 1)
         self._quote(_BUY, bid, min(params.quantity, params.max_position - position))
         self._quote(_SELL, ask, min(params.quantity, params.max_position + position))
+
+    def quote_prices(self, book: Any, position: int) -> tuple[float, float] | None:
+        """Target bid and ask in (fractional) ticks for ``position`` lots held; rounded away
+        from the mid and kept off the opposite best price by :meth:`on_book`. Subclasses
+        (``hftcore.agents.market_making``) price quotes differently."""
+        micro = book.microprice()
+        if micro is None:
+            return None
+        params = self.params
+        reservation = micro - params.skew_ticks_per_lot * position
+        return reservation - params.half_spread_ticks, reservation + params.half_spread_ticks
 
     def _quote(self, side: int, price: int, quantity: int) -> None:
         working = self._quotes[side]

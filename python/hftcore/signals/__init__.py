@@ -1,0 +1,1 @@
+"""Signals shared by agents: indicators, market regimes, news sentiment."""

@@ -319,7 +319,7 @@ class BinanceMarketData(WebSocketSession):
         def on_depth(data: msgspec.Raw, ts_init: int) -> None:
             sync.on_update(DEPTH_UPDATE.decode(data), ts_init)
             if sync.wants_snapshot:
-                self._start(self._fetch_snapshot(sync))
+                self._request_snapshot(sync)
 
         return on_depth
 
@@ -368,8 +368,11 @@ class BinanceMarketData(WebSocketSession):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _request_snapshot(self, sync: DepthSync) -> None:
+        sync.snapshot_in_flight = True  # before the task runs: later frames must not start one
+        self._start(self._fetch_snapshot(sync))
+
     async def _fetch_snapshot(self, sync: DepthSync) -> None:
-        sync.snapshot_in_flight = True
         try:
             while sync.state == "SYNCING" and sync.buffer and not self.stopping:
                 outcome = await self._snapshot_once(sync)
@@ -381,7 +384,7 @@ class BinanceMarketData(WebSocketSession):
         finally:
             sync.snapshot_in_flight = False
             if sync.wants_snapshot and not self.stopping:
-                self._start(self._fetch_snapshot(sync))
+                self._request_snapshot(sync)
 
     async def _snapshot_once(self, sync: DepthSync) -> SnapshotOutcome | Literal["FAILED"]:
         limit = self.config.snapshot_limit

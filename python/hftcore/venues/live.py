@@ -21,8 +21,14 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import msgspec
-from websockets.asyncio.client import connect
-from websockets.exceptions import WebSocketException
+
+try:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import WebSocketException
+except ImportError as missing:
+    raise ImportError(
+        "the live venue adapters need websockets and aiohttp: pip install 'hftcore[live]'"
+    ) from missing
 
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
     from hftcore.node.kernel import TradingNode
 
 logger = logging.getLogger(__name__)
+
+LIVE_EXTRA_HINT = "the live venue adapters need websockets and aiohttp: pip install 'hftcore[live]'"
 
 Mode = Literal["paper", "live"]
 """``paper``: market data from the venue, orders to a simulated venue fed by that data;

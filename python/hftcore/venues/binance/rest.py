@@ -13,12 +13,16 @@ from collections.abc import Callable
 from typing import Literal
 from urllib.parse import urlencode
 
-import aiohttp
 import msgspec
 
 from hftcore.errors import ConfigError
 from hftcore.venues.binance.wire import ERROR_BODY
-from hftcore.venues.live import RateLimit, TokenBucket, VenueRequestError
+from hftcore.venues.live import LIVE_EXTRA_HINT, RateLimit, TokenBucket, VenueRequestError
+
+try:
+    import aiohttp
+except ImportError as missing:
+    raise ImportError(LIVE_EXTRA_HINT) from missing
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-import aiohttp
 import msgspec
 
 from hftcore._core import Instrument
@@ -46,6 +45,7 @@ from hftcore.venues.kraken.wire import (
     ExecutionData,
 )
 from hftcore.venues.live import (
+    LIVE_EXTRA_HINT,
     Frame,
     TokenBucket,
     VenueRequestError,
@@ -53,6 +53,11 @@ from hftcore.venues.live import (
     WireNumbers,
     secret_from_env,
 )
+
+try:
+    import aiohttp
+except ImportError as missing:
+    raise ImportError(LIVE_EXTRA_HINT) from missing
 
 logger = logging.getLogger(__name__)
 

@@ -244,8 +244,18 @@ class WireNumbers:
 
     def levels(self, side: int, levels: Sequence[tuple[str, str]]) -> list[LevelChange]:
         """``(side, ticks, lots)`` for ``[price text, quantity text]`` pairs."""
-        price, quantity = self.price, self.quantity
-        return [(side, price(p), quantity(q)) for p, q in levels]
+        # The hot path of every depth update: cache hits inline, no call per value.
+        prices, quantities = self._prices, self._quantities
+        changes = []
+        for price_text, quantity_text in levels:
+            ticks = prices.get(price_text)
+            if ticks is None:
+                ticks = self.price(price_text)
+            lots = quantities.get(quantity_text)
+            if lots is None:
+                lots = self.quantity(quantity_text)
+            changes.append((side, ticks, lots))
+        return changes
 
 
 def book_diff(
@@ -374,7 +384,7 @@ class Connection(Protocol):
 
     async def send(self, message: str | bytes) -> None: ...
 
-    async def recv(self) -> str | bytes: ...
+    async def recv(self, decode: bool | None = None) -> str | bytes: ...
 
     async def close(self) -> None: ...
 
@@ -484,12 +494,13 @@ class WebSocketSession(ABC):
     async def _receive(self, connection: Connection) -> None:
         idle = self.idle_timeout_s
         while not self._stop.is_set():
+            # decode=False: frames stay bytes (msgspec checks UTF-8 as it decodes)
             if idle is None:
-                frame = await connection.recv()
+                frame = await connection.recv(decode=False)
             else:
                 try:
                     async with asyncio.timeout(idle):
-                        frame = await connection.recv()
+                        frame = await connection.recv(decode=False)
                 except TimeoutError:
                     logger.warning("%s: silent for %s s, reconnecting", self.name, idle)
                     await connection.close()

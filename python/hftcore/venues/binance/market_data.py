@@ -37,11 +37,11 @@ from hftcore.model.data import Quote, Trade
 from hftcore.venues.binance.config import BinanceConfig, snapshot_weight
 from hftcore.venues.binance.rest import BinanceRest
 from hftcore.venues.binance.wire import (
-    BOOK_TICKER,
+    BOOK_TICKER_FRAME,
+    DEPTH_FRAME,
     DEPTH_SNAPSHOT,
-    DEPTH_UPDATE,
-    ENVELOPE,
-    TRADE,
+    STREAM_NAME,
+    TRADE_FRAME,
     DepthSnapshot,
     DepthUpdate,
 )
@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 
 MS = 1_000_000
 """Nanoseconds in a millisecond (Binance stamps events in ms)."""
+STREAM_PREFIX = b'{"stream":"'
+"""How Binance starts every combined-stream frame: the stream name is read off the bytes, so
+a frame is decoded once, straight into its Struct."""
+Route = Callable[[bytes, int], None]
 
 SyncState = Literal["SYNCING", "LIVE"]
 SnapshotOutcome = Literal["APPLIED", "TOO_OLD", "GAP", "NOTHING_BUFFERED"]
@@ -109,13 +113,14 @@ class DepthSync:
 
     # ----- updates ------------------------------------------------------------------------------
 
-    def on_update(self, update: DepthUpdate, ts_init: int) -> None:
+    def on_update(self, update: DepthUpdate, ts_init: int) -> bool:
+        """Buffers or applies one update; True when a snapshot should be fetched now."""
         if self.state == "SYNCING":
             self._buffer(update, ts_init)
-            return
+            return self.wants_snapshot
         if update.final_update_id <= self.last_update_id:
             self.counters.stale += 1
-            return
+            return False
         expected = self.last_update_id + 1
         contiguous = (
             update.first_update_id <= expected
@@ -133,8 +138,9 @@ class DepthSync:
             )
             self.restart("gap")
             self._buffer(update, ts_init)
-            return
+            return self.wants_snapshot
         self._apply(update, ts_init)
+        return False
 
     def _buffer(self, update: DepthUpdate, ts_init: int) -> None:
         buffer = self.buffer
@@ -239,7 +245,7 @@ class BinanceMarketData(WebSocketSession):
         self.handler = handler
         self.rest = rest or BinanceRest(config.rest_url, config.request_weight, config.orders)
         self.syncs: dict[str, DepthSync] = {}
-        self._routes: dict[str, Callable[[msgspec.Raw, int], None]] = {}
+        self._routes: dict[bytes, Route] = {}
         self._symbols: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         depth_suffix = "@depth" if config.depth_interval_ms == 1000 else "@depth@100ms"
@@ -261,11 +267,13 @@ class BinanceMarketData(WebSocketSession):
             self.syncs[instrument_id] = sync
             self._symbols[instrument_id] = symbol
             stream = symbol.lower()
-            self._routes[stream + depth_suffix] = self._depth_route(sync)
+            self._routes[(stream + depth_suffix).encode()] = self._depth_route(sync)
             if config.trades:
-                self._routes[stream + "@trade"] = self._trade_route(instrument_id, numbers)
+                self._routes[f"{stream}@trade".encode()] = self._trade_route(instrument_id, numbers)
             if config.book_ticker:
-                self._routes[stream + "@bookTicker"] = self._ticker_route(instrument_id, numbers)
+                self._routes[f"{stream}@bookTicker".encode()] = self._ticker_route(
+                    instrument_id, numbers
+                )
         if not self.syncs:
             raise ConfigError("INVALID_CONFIG", "Binance market data needs an instrument")
 
@@ -283,7 +291,8 @@ class BinanceMarketData(WebSocketSession):
         return sync
 
     async def url(self) -> str:
-        return f"{self.config.ws_url.rstrip('/')}/stream?streams={'/'.join(self._routes)}"
+        streams = "/".join(stream.decode() for stream in self._routes)
+        return f"{self.config.ws_url.rstrip('/')}/stream?streams={streams}"
 
     async def on_connected(self) -> None:
         for sync in self.syncs.values():
@@ -303,31 +312,33 @@ class BinanceMarketData(WebSocketSession):
     # ----- frames -----------------------------------------------------------------------------
 
     def on_frame(self, frame: Frame, ts_init: int) -> None:
+        if isinstance(frame, str):
+            frame = frame.encode()
         try:
-            envelope = ENVELOPE.decode(frame)
-            route = self._routes.get(envelope.stream)
+            if frame.startswith(STREAM_PREFIX):
+                stream = frame[11 : frame.find(b'"', 11)]
+            else:
+                stream = STREAM_NAME.decode(frame).stream.encode()
+            route = self._routes.get(stream)
             if route is None:
                 self.counters.unexpected += 1
-                logger.warning("binance: frame of stream %r skipped", envelope.stream)
+                logger.warning("binance: frame of stream %r skipped", stream)
                 return
-            route(envelope.data, ts_init)
-        except (msgspec.DecodeError, msgspec.ValidationError, InvalidValue) as error:
+            route(frame, ts_init)
+        except (msgspec.DecodeError, msgspec.ValidationError, InvalidValue, UnicodeError) as error:
             self.counters.malformed += 1
             logger.warning("binance: malformed frame skipped (%s): %.200r", error, frame)
 
-    def _depth_route(self, sync: DepthSync) -> Callable[[msgspec.Raw, int], None]:
-        def on_depth(data: msgspec.Raw, ts_init: int) -> None:
-            sync.on_update(DEPTH_UPDATE.decode(data), ts_init)
-            if sync.wants_snapshot:
+    def _depth_route(self, sync: DepthSync) -> Route:
+        def on_depth(frame: bytes, ts_init: int) -> None:
+            if sync.on_update(DEPTH_FRAME.decode(frame).data, ts_init):
                 self._request_snapshot(sync)
 
         return on_depth
 
-    def _trade_route(
-        self, instrument_id: str, numbers: WireNumbers
-    ) -> Callable[[msgspec.Raw, int], None]:
-        def on_trade(data: msgspec.Raw, ts_init: int) -> None:
-            trade = TRADE.decode(data)
+    def _trade_route(self, instrument_id: str, numbers: WireNumbers) -> Route:
+        def on_trade(frame: bytes, ts_init: int) -> None:
+            trade = TRADE_FRAME.decode(frame).data
             self.handler.on_trade(
                 Trade(
                     instrument_id,
@@ -342,11 +353,9 @@ class BinanceMarketData(WebSocketSession):
 
         return on_trade
 
-    def _ticker_route(
-        self, instrument_id: str, numbers: WireNumbers
-    ) -> Callable[[msgspec.Raw, int], None]:
-        def on_ticker(data: msgspec.Raw, ts_init: int) -> None:
-            ticker = BOOK_TICKER.decode(data)
+    def _ticker_route(self, instrument_id: str, numbers: WireNumbers) -> Route:
+        def on_ticker(frame: bytes, ts_init: int) -> None:
+            ticker = BOOK_TICKER_FRAME.decode(frame).data
             self.handler.on_quote(
                 Quote(
                     instrument_id,

@@ -9,12 +9,11 @@ from typing import Final
 import msgspec
 
 
-class Envelope(msgspec.Struct, gc=False):
-    """A combined-stream frame: ``{"stream": "btcusdt@trade", "data": {...}}``. ``data`` stays
-    raw until the stream name says which Struct it is."""
+class StreamName(msgspec.Struct, gc=False):
+    """The stream of a combined-stream frame ``{"stream": "btcusdt@trade", "data": {...}}``
+    (``data`` skipped), when it cannot be read off the frame's first bytes."""
 
     stream: str
-    data: msgspec.Raw
 
 
 class DepthUpdate(msgspec.Struct, gc=False):
@@ -57,6 +56,18 @@ class BookTicker(msgspec.Struct, gc=False):
     bid_quantity: str = msgspec.field(name="B")
     ask_price: str = msgspec.field(name="a")
     ask_quantity: str = msgspec.field(name="A")
+
+
+class DepthFrame(msgspec.Struct, gc=False):
+    data: DepthUpdate
+
+
+class TradeFrame(msgspec.Struct, gc=False):
+    data: TradeEvent
+
+
+class BookTickerFrame(msgspec.Struct, gc=False):
+    data: BookTicker
 
 
 class ExecutionReport(msgspec.Struct, tag="executionReport", tag_field="e", gc=False):
@@ -132,11 +143,11 @@ class ErrorBody(msgspec.Struct, gc=False):
     msg: str
 
 
-ENVELOPE: Final = msgspec.json.Decoder(Envelope)
-DEPTH_UPDATE: Final = msgspec.json.Decoder(DepthUpdate)
+STREAM_NAME: Final = msgspec.json.Decoder(StreamName)
+DEPTH_FRAME: Final = msgspec.json.Decoder(DepthFrame)
+TRADE_FRAME: Final = msgspec.json.Decoder(TradeFrame)
+BOOK_TICKER_FRAME: Final = msgspec.json.Decoder(BookTickerFrame)
 DEPTH_SNAPSHOT: Final = msgspec.json.Decoder(DepthSnapshot)
-TRADE: Final = msgspec.json.Decoder(TradeEvent)
-BOOK_TICKER: Final = msgspec.json.Decoder(BookTicker)
 USER_EVENT: Final = msgspec.json.Decoder(UserEvent)
 ORDER_ACK: Final = msgspec.json.Decoder(OrderAck)
 ORDER_STATUS: Final = msgspec.json.Decoder(OrderStatusReport)

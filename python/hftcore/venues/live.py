@@ -15,7 +15,7 @@ import os
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -130,9 +130,15 @@ class TokenBucket:
     """A token bucket: :meth:`acquire` waits until the units are available, callers served in
     the order they asked (requests are queued, never dropped)."""
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limit = limit
         self._clock = clock
+        self._sleep = sleep
         self._tokens = float(limit.burst)
         self._stamp = clock()
         self._turn = asyncio.Lock()
@@ -159,7 +165,7 @@ class TokenBucket:
             self._refill()
             if self._tokens < units:
                 self.waits += 1
-                await asyncio.sleep((units - self._tokens) / self.limit.rate)
+                await self._sleep((units - self._tokens) / self.limit.rate)
                 self._refill()
             self._tokens -= units
 
@@ -324,8 +330,9 @@ class BookVenueFeed(Protocol):
 
 class NodeMarketData:
     """Feeds a :class:`~hftcore.node.kernel.TradingNode` from a live feed whose books are the
-    node's cache books: quotes and trades go through ``process_quote`` / ``process_trade``, a
-    changed book marks prices in the execution engine and publishes ``data.book.{id}``.
+    node's cache books: quotes and trades go through ``process_quote`` / ``process_trade``; a
+    changed book marks prices in the execution engine, becomes the cache's quote when its top
+    changed (``top()``: 0 for an empty side) and publishes ``data.book.{id}``.
 
     In paper mode ``paper_venue`` (a simulated book venue) gets every book change and trade
     first, at the local time it was received (kept non-decreasing), so paper orders rest in
@@ -335,6 +342,7 @@ class NodeMarketData:
         self.node = node
         self.paper_venue = paper_venue
         self._venue_ts = 0
+        self._tops: dict[str, tuple[int, int, int, int]] = {}
         self.valid: dict[str, bool] = {}
 
     def _venue_time(self, ts: int) -> int:
@@ -354,10 +362,14 @@ class NodeMarketData:
                 )
         node = self.node
         book = node.cache.book(instrument_id)
-        bid, ask = book.best_bid(), book.best_ask()
-        node.execution.on_price(
-            instrument_id, bid[0] if bid else None, ask[0] if ask else None, None, ts_init
-        )
+        top = book.top()
+        if top != self._tops.get(instrument_id):
+            # The book's top is the instrument's quote: the cache's reference price (market
+            # orders are checked against it) follows the book, not only the venue's ticker.
+            self._tops[instrument_id] = top
+            node.cache.update_quote(Quote(instrument_id, *top, ts_event, ts_init))
+        bid_price, _, ask_price, _ = top
+        node.execution.on_price(instrument_id, bid_price or None, ask_price or None, None, ts_init)
         node.bus.publish(f"data.book.{instrument_id}", instrument_id)
 
     def on_book_invalid(self, instrument_id: str, reason: str) -> None:

@@ -568,3 +568,52 @@ def test_signature_is_binance_documented_example() -> None:
     assert (
         sign(secret, payload) == "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
     )
+
+
+def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders() -> None:
+    statuses = {"S1-1": "NEW", "S1-2": "CANCELED"}
+
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST":
+            number = int(params["newClientOrderId"][-1])
+            return 200, {"symbol": "BTCUSDT", "orderId": 100 + number, "clientOrderId": "x"}
+        client_order_id = params["origClientOrderId"]
+        return 200, {
+            "symbol": "BTCUSDT",
+            "orderId": 100 + int(client_order_id[-1]),
+            "clientOrderId": client_order_id,
+            "price": "1.00000000",
+            "origQty": "0.00010000",
+            "executedQty": "0.00000000",
+            "status": statuses[client_order_id],
+            "timeInForce": "GTC",
+            "type": "LIMIT",
+            "side": "BUY",
+        }
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        for client_order_id in statuses:
+            spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+            execution.submit(client_order_id, spec, 1, strategy_id="S1")
+        await execution.drain()
+        server.user_connected.clear()
+        await server.user_connections[-1].close()  # the stream drops
+        await asyncio.wait_for(server.user_connected.wait(), 10)
+        await until(lambda: any(isinstance(e, OrderCanceled) for e in events))
+        server.user_connected.clear()
+        await server.push_user_event({"e": "listenKeyExpired", "E": 1, "listenKey": "LISTENKEY1"})
+        await until(lambda: execution.user_stream.counters.connects == 3)
+
+    server, execution, events = with_execution(body, handler)
+    queried = [p["origClientOrderId"] for m, path, p in server.rest_calls if m == "GET"]
+    # both after the drop; after the key's renewal only the one still open
+    assert sorted(queried) == ["S1-1", "S1-1", "S1-2"]
+    assert [(type(e).__name__, e.client_order_id) for e in events] == [
+        ("OrderAccepted", "S1-1"),
+        ("OrderAccepted", "S1-2"),
+        ("OrderCanceled", "S1-2"),  # closed while the stream was down
+    ]
+    keys = [m for m, path, _ in server.rest_calls if path == "/api/v3/userDataStream"]
+    assert keys.count("POST") == 2  # a new listen key after the expiry
+    assert len(server.user_connections) == 3
+    assert execution.user_stream.counters.connects == 3

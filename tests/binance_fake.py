@@ -160,6 +160,7 @@ class FakeBinance:
         self.snapshot_requested = asyncio.Event()
         self.stale_snapshots: list[int] = []
         self.connections = 0
+        self.pongs = 0
         self.paths: list[str] = []
         self.scripts_done = asyncio.Event()
         self.rest_calls: list[tuple[str, str, dict[str, str]]] = []
@@ -325,6 +326,17 @@ def wait_snapshot_request() -> Step:
 def release_snapshot(hold: asyncio.Event) -> Step:
     async def step(server: FakeBinance, connection: ServerConnection) -> None:
         hold.set()
+
+    return step
+
+
+def ping_client() -> Step:
+    """A protocol ping, as Binance sends every 20 s: the client must answer with a pong."""
+
+    async def step(server: FakeBinance, connection: ServerConnection) -> None:
+        pong = await connection.ping()
+        await asyncio.wait_for(pong, 5)
+        server.pongs += 1
 
     return step
 

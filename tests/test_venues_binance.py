@@ -21,6 +21,7 @@ from binance_fake import (
     corrupted,
     emit,
     happen_unseen,
+    ping_client,
     raw,
     release_snapshot,
     swapped,
@@ -122,6 +123,7 @@ def test_normal_flow_applies_buffered_updates_after_the_snapshot() -> None:
                 wait_snapshot_request(),
                 emit(3),
                 release_snapshot(hold),
+                ping_client(),
                 emit(30),
             ]
         ]
@@ -133,6 +135,7 @@ def test_normal_flow_applies_buffered_updates_after_the_snapshot() -> None:
     # one book callback for the snapshot, then one per applied event (33 after it)
     assert len(handler.book_updates) == 1 + 33
     assert handler.book_updates[1][2] > 0  # event time in ns
+    assert server.pongs == 1
 
 
 def test_gap_resynchronises_from_a_new_snapshot() -> None:

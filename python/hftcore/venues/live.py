@@ -543,11 +543,16 @@ class LiveAdapter:
             self.venue.start()
 
     async def stop(self) -> None:
+        """Stops the feed and the order client; re-raises what ended the feed, if anything
+        did other than the stop."""
         await self.feed.stop()
         if isinstance(self.venue, _StartableVenue):
             await self.venue.stop()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
 
 
 @runtime_checkable

@@ -50,9 +50,9 @@ from hftcore.venues.live import (
     FeedCounters,
     RateLimit,
     ReconnectPolicy,
-    RecordingHandler,
     WireNumbers,
 )
+from live_helpers import RecordingHandler
 
 BTC = Instrument("BTCUSDT.BINANCE", "0.01", 2, "0.00001", 5)
 FAST = ReconnectPolicy(initial_delay_s=0.01, max_delay_s=0.05)
@@ -83,11 +83,11 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def run_scenario(
     scripts: Callable[[FakeBinance], list[list[Any]]],
     prepare: Callable[[FakeBinance], None] | None = None,
-) -> tuple[FakeBinance, BinanceMarketData, RecordingHandler]:
+) -> tuple[FakeBinance, BinanceMarketData]:
     """Plays ``scripts`` against a feed until the server is done and the book has caught up
     with the market."""
 
-    async def main() -> tuple[FakeBinance, BinanceMarketData, RecordingHandler]:
+    async def main() -> tuple[FakeBinance, BinanceMarketData]:
         market = Market()
         async with FakeBinance(market, []) as server:
             server.scripts = scripts(server)

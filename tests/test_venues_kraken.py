@@ -34,7 +34,7 @@ from hftcore.venues.kraken import (
     api_sign,
 )
 from hftcore.venues.kraken.wire import BookData
-from hftcore.venues.live import FeedCounters, ReconnectPolicy, RecordingHandler, WireNumbers
+from hftcore.venues.live import FeedCounters, ReconnectPolicy, WireNumbers
 from kraken_fake import (
     SYMBOL,
     FakeKraken,
@@ -47,6 +47,7 @@ from kraken_fake import (
     wait_resubscribed,
     wait_subscribed,
 )
+from live_helpers import RecordingHandler
 
 BTC = Instrument("BTC/USD.KRAKEN", "0.1", 1, "0.00000001", 8)
 FAST = ReconnectPolicy(initial_delay_s=0.01, max_delay_s=0.05)
@@ -222,9 +223,7 @@ def test_pings_are_answered_and_a_missing_pong_reconnects() -> None:
         async with FakeKraken(
             Market(), [[wait_subscribed(), updates(2)], [wait_subscribed()]]
         ) as server:
-            feed = KrakenMarketData(
-                config(server, app_ping_interval_s=0.05), [BTC], RecordingHandler()
-            )
+            feed = KrakenMarketData(config(server, app_ping_interval_s=0.05), [BTC]())
             task = asyncio.ensure_future(feed.run())
             await until(lambda: feed.pongs >= 2)
             server.answer_pings = False

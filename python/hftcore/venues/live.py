@@ -22,14 +22,6 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import msgspec
 
-try:
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import WebSocketException
-except ImportError as missing:
-    raise ImportError(
-        "the live venue adapters need websockets and aiohttp: pip install 'hftcore[live]'"
-    ) from missing
-
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
 from hftcore.model.data import BookDelta, Quote, Trade
@@ -37,9 +29,14 @@ from hftcore.model.data import BookDelta, Quote, Trade
 if TYPE_CHECKING:
     from hftcore.node.kernel import TradingNode
 
-logger = logging.getLogger(__name__)
-
 LIVE_EXTRA_HINT = "the live venue adapters need websockets and aiohttp: pip install 'hftcore[live]'"
+try:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import WebSocketException
+except ImportError as missing:
+    raise ImportError(LIVE_EXTRA_HINT) from missing
+
+logger = logging.getLogger(__name__)
 
 Mode = Literal["paper", "live"]
 """``paper``: market data from the venue, orders to a simulated venue fed by that data;
@@ -294,30 +291,6 @@ class MarketDataHandler(Protocol):
     def on_quote(self, quote: Quote) -> None: ...
 
     def on_trade(self, trade: Trade) -> None: ...
-
-
-class RecordingHandler:
-    """Keeps what it is given (for tests, tools and the REPL)."""
-
-    def __init__(self) -> None:
-        self.book_updates: list[tuple[str, list[LevelChange], int, int]] = []
-        self.invalidations: list[tuple[str, str]] = []
-        self.quotes: list[Quote] = []
-        self.trades: list[Trade] = []
-
-    def on_book(
-        self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
-    ) -> None:
-        self.book_updates.append((instrument_id, list(changes), ts_event, ts_init))
-
-    def on_book_invalid(self, instrument_id: str, reason: str) -> None:
-        self.invalidations.append((instrument_id, reason))
-
-    def on_quote(self, quote: Quote) -> None:
-        self.quotes.append(quote)
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades.append(trade)
 
 
 class BookVenueFeed(Protocol):
@@ -585,7 +558,6 @@ __all__ = [
     "NodeMarketData",
     "RateLimit",
     "ReconnectPolicy",
-    "RecordingHandler",
     "TokenBucket",
     "VenueRequestError",
     "WebSocketSession",

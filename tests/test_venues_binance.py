@@ -83,11 +83,11 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def run_scenario(
     scripts: Callable[[FakeBinance], list[list[Any]]],
     prepare: Callable[[FakeBinance], None] | None = None,
-) -> tuple[FakeBinance, BinanceMarketData]:
+) -> tuple[FakeBinance, BinanceMarketData, RecordingHandler]:
     """Plays ``scripts`` against a feed until the server is done and the book has caught up
     with the market."""
 
-    async def main() -> tuple[FakeBinance, BinanceMarketData]:
+    async def main() -> tuple[FakeBinance, BinanceMarketData, RecordingHandler]:
         market = Market()
         async with FakeBinance(market, []) as server:
             server.scripts = scripts(server)

@@ -223,7 +223,9 @@ def test_pings_are_answered_and_a_missing_pong_reconnects() -> None:
         async with FakeKraken(
             Market(), [[wait_subscribed(), updates(2)], [wait_subscribed()]]
         ) as server:
-            feed = KrakenMarketData(config(server, app_ping_interval_s=0.05), [BTC]())
+            feed = KrakenMarketData(
+                config(server, app_ping_interval_s=0.05), [BTC], RecordingHandler()
+            )
             task = asyncio.ensure_future(feed.run())
             await until(lambda: feed.pongs >= 2)
             server.answer_pings = False

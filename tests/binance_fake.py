@@ -235,7 +235,7 @@ class FakeBinance:
             return web.json_response(
                 {"listenKey": "LISTENKEY1"} if request.method == "POST" else {}
             )
-        if request.path.startswith("/api/v3/order"):
+        if request.path.startswith("/api/v3/order") or request.path == "/api/v3/myTrades":
             if not self.signature_ok(str(request.url), request.headers.get("X-MBX-APIKEY")):
                 return web.json_response({"code": -1022, "msg": "Signature invalid."}, status=400)
             assert self.order_handler is not None

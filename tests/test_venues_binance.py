@@ -574,9 +574,45 @@ def test_signature_is_binance_documented_example() -> None:
 
 
 def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders() -> None:
-    statuses = {"S1-1": "NEW", "S1-2": "CANCELED"}
+    statuses = {"S1-1": "PARTIALLY_FILLED", "S1-2": "CANCELED"}
+    executed = {"S1-1": "0.00007000", "S1-2": "0.00000000"}
+    trades = [  # of S1-1: the first was reported by the stream, the second was missed
+        {
+            "symbol": "BTCUSDT",
+            "id": 501,
+            "orderId": 101,
+            "orderListId": -1,
+            "price": "1.00000000",
+            "qty": "0.00003000",
+            "quoteQty": "0.00003000",
+            "commission": "0.00000003",
+            "commissionAsset": "USDT",
+            "time": 1,
+            "isBuyer": True,
+            "isMaker": True,
+            "isBestMatch": True,
+        },
+        {
+            "symbol": "BTCUSDT",
+            "id": 502,
+            "orderId": 101,
+            "orderListId": -1,
+            "price": "0.99000000",
+            "qty": "0.00004000",
+            "quoteQty": "0.0000396",
+            "commission": "0.00000004",
+            "commissionAsset": "USDT",
+            "time": 2,
+            "isBuyer": True,
+            "isMaker": False,
+            "isBestMatch": True,
+        },
+    ]
 
     def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if path == "/api/v3/myTrades":
+            assert params["orderId"] == "101"
+            return 200, trades
         if method == "POST":
             number = int(params["newClientOrderId"][-1])
             return 200, {"symbol": "BTCUSDT", "orderId": 100 + number, "clientOrderId": "x"}
@@ -587,7 +623,7 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
             "clientOrderId": client_order_id,
             "price": "1.00000000",
             "origQty": "0.00010000",
-            "executedQty": "0.00000000",
+            "executedQty": executed[client_order_id],
             "status": statuses[client_order_id],
             "timeInForce": "GTC",
             "type": "LIMIT",
@@ -599,6 +635,11 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
             spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
             execution.submit(client_order_id, spec, 1, strategy_id="S1")
         await execution.drain()
+        params = {"symbol": "BTCUSDT", "newClientOrderId": "S1-1"}
+        await server.push_user_event(
+            report(params, 101, "TRADE", "PARTIALLY_FILLED", l="0.00003000", L="1.00000000", t=501)
+        )
+        await until(lambda: len(events) == 3)
         server.user_connected.clear()
         await server.user_connections[-1].close()  # the stream drops
         await asyncio.wait_for(server.user_connected.wait(), 10)
@@ -608,14 +649,32 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
         await until(lambda: execution.user_stream.counters.connects == 3)
 
     server, execution, events = with_execution(body, handler)
-    queried = [p["origClientOrderId"] for m, path, p in server.rest_calls if m == "GET"]
+    queried = [
+        p["origClientOrderId"]
+        for m, path, p in server.rest_calls
+        if path == "/api/v3/order" and m == "GET"
+    ]
     # both after the drop; after the key's renewal only the one still open
     assert sorted(queried) == ["S1-1", "S1-1", "S1-2"]
     assert [(type(e).__name__, e.client_order_id) for e in events] == [
         ("OrderAccepted", "S1-1"),
         ("OrderAccepted", "S1-2"),
-        ("OrderCanceled", "S1-2"),  # closed while the stream was down
+        ("OrderFilled", "S1-1"),  # from the stream
+        ("OrderFilled", "S1-1"),  # missed while it was down, rebuilt from myTrades
+        ("OrderCanceled", "S1-2"),  # closed while it was down
     ]
+    recovered = events[3]
+    assert (recovered.trade_id, recovered.last_price, recovered.last_quantity) == (
+        "BTCUSDT-502",
+        99,
+        4,
+    )
+    assert (recovered.liquidity, recovered.commission, recovered.currency) == (
+        "TAKER",
+        40_000,
+        "USDT",
+    )
+    assert execution.order("S1-1").filled == 7
     keys = [m for m, path, _ in server.rest_calls if path == "/api/v3/userDataStream"]
     assert keys.count("POST") == 2  # a new listen key after the expiry
     assert len(server.user_connections) == 3

@@ -6,7 +6,8 @@ Commands are queued and sent one at a time, in the order given (a cancel never o
 order), each after a token of the order-rate bucket. The REST answer and the stream both
 report an acceptance or a cancel; whichever comes first is the event, the other is ignored.
 Venue order ids are Binance's ``orderId``. After the user stream reconnects, every order still
-open is queried (``GET /api/v3/order``) and a close the stream missed is reported.
+open is queried (``GET /api/v3/order``): fills the stream missed are rebuilt from
+``GET /api/v3/myTrades`` (by trade id), and a close it missed is reported.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, Venue
 from hftcore.venues.binance.config import BinanceConfig
 from hftcore.venues.binance.rest import BinanceRest, Params
 from hftcore.venues.binance.wire import (
+    ACCOUNT_TRADES,
     LISTEN_KEY,
     ORDER_ACK,
     ORDER_STATUS,
@@ -100,6 +102,7 @@ class BinanceExecution(VenueClient):
         }
         self._by_symbol = {config.symbol(iid): iid for iid in self._listings}
         self._outbox: asyncio.Queue[_Request] = asyncio.Queue()
+        self._trade_ids: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.user_stream = _UserStream(self, rng)
         self.counters = self.user_stream.counters
@@ -271,9 +274,9 @@ class BinanceExecution(VenueClient):
         return ORDER_STATUS.decode(body)
 
     async def reconcile_open_orders(self) -> int:
-        """Queries every order not known to be closed and reports the closes the user
-        stream missed; returns how many orders were queried. (Fills missed while the stream
-        was down are not rebuilt here: ``status`` and executed quantity are logged.)"""
+        """Queries every accepted order not known to be closed and reports what the user
+        stream missed: fills (from ``GET /api/v3/myTrades``, those whose trade id was not
+        reported yet), then a close. Returns how many orders were queried."""
         queried = 0
         for client_order_id in self.open_orders():
             order = self._orders[client_order_id]
@@ -281,20 +284,44 @@ class BinanceExecution(VenueClient):
                 continue
             try:
                 report = await self.query_order(order.instrument_id, client_order_id)
+                queried += 1
+                executed = self._numbers[order.instrument_id].quantity(report.executed_quantity)
+                if executed > order.filled:
+                    await self._recover_fills(order)
             except VenueRequestError as error:
                 logger.warning("binance: query of %s failed: %s", client_order_id, error)
                 continue
-            queried += 1
-            executed = self._numbers[order.instrument_id].quantity(report.executed_quantity)
-            if executed != order.filled:
-                logger.warning(
-                    "binance: %s executed %d lots at the venue, %d reported",
-                    client_order_id,
-                    executed,
-                    order.filled,
-                )
+            except (msgspec.DecodeError, msgspec.ValidationError, InvalidValue) as error:
+                self.counters.malformed += 1
+                logger.warning("binance: answer about %s skipped: %s", client_order_id, error)
+                continue
             self._closed_by_status(order, report, self.clock_ns())
         return queried
+
+    async def _recover_fills(self, order: ClientOrder) -> None:
+        symbol = self.config.symbol(order.instrument_id)
+        body = await self.rest.signed(
+            "GET",
+            "/api/v3/myTrades",
+            [("symbol", symbol), ("orderId", str(order.venue_order_id))],
+            weight=5,
+        )
+        now = self.clock_ns()
+        for trade in sorted(ACCOUNT_TRADES.decode(body), key=lambda trade: trade.trade_id):
+            if f"{symbol}-{trade.trade_id}" not in self._trade_ids:
+                self._fill(
+                    order,
+                    _Execution(
+                        symbol,
+                        trade.trade_id,
+                        trade.price,
+                        trade.quantity,
+                        trade.commission,
+                        trade.commission_asset,
+                        trade.is_maker,
+                    ),
+                    now,
+                )
 
     # ----- answers ----------------------------------------------------------------------------
 
@@ -370,7 +397,19 @@ class BinanceExecution(VenueClient):
                 self._accepted(order, event.order_id, ts)
             case "TRADE":
                 self._accepted(order, event.order_id, ts)
-                self._fill(order, event, ts)
+                self._fill(
+                    order,
+                    _Execution(
+                        event.symbol,
+                        event.trade_id,
+                        event.last_price,
+                        event.last_quantity,
+                        event.commission,
+                        event.commission_asset,
+                        event.is_maker,
+                    ),
+                    ts,
+                )
             case "CANCELED":
                 self._accepted(order, event.order_id, ts)
                 if not order.closed:
@@ -388,34 +427,48 @@ class BinanceExecution(VenueClient):
                 self.counters.unexpected += 1
                 logger.warning("binance: execution type %s of %s skipped", other, order)
 
-    def _fill(self, order: ClientOrder, event: ExecutionReport, ts: int) -> None:
+    def _fill(self, order: ClientOrder, execution: _Execution, ts: int) -> None:
         numbers = self._numbers[order.instrument_id]
-        price = numbers.price(event.last_price)
-        quantity = numbers.quantity(event.last_quantity)
+        price = numbers.price(execution.price)
+        quantity = numbers.quantity(execution.quantity)
         if quantity <= 0 or quantity > order.leaves:
             raise InvalidValue(
                 "INVALID_FILL",
                 f"{order.client_order_id}: fill of {quantity} lots, {order.leaves} left",
             )
-        currency = event.commission_asset or self._listing(order.instrument_id).currency
+        trade_id = f"{execution.symbol}-{execution.trade_id}"
+        self._trade_ids.add(trade_id)
         self._emit(
             OrderFilled(
                 strategy_id=order.strategy_id,
                 instrument_id=order.instrument_id,
                 client_order_id=order.client_order_id,
                 venue_order_id=str(order.venue_order_id),
-                trade_id=f"{event.symbol}-{event.trade_id}",
+                trade_id=trade_id,
                 side=order.side,
                 last_price=price,
                 last_quantity=quantity,
-                liquidity="MAKER" if event.is_maker else "TAKER",
-                commission=to_money(event.commission, "commission"),
-                currency=currency,
+                liquidity="MAKER" if execution.is_maker else "TAKER",
+                commission=to_money(execution.commission, "commission"),
+                currency=execution.commission_asset or self._listing(order.instrument_id).currency,
                 ts_event=ts,
                 ts_init=ts,
             ),
             order,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Execution:
+    """One of our trades, from an execution report or from ``myTrades``."""
+
+    symbol: str
+    trade_id: int
+    price: str
+    quantity: str
+    commission: str
+    commission_asset: str | None
+    is_maker: bool
 
 
 def _reason(error: VenueRequestError) -> str:

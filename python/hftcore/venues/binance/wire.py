@@ -132,6 +132,20 @@ class OrderStatusReport(msgspec.Struct, gc=False):
     side: str
 
 
+class AccountTrade(msgspec.Struct, gc=False):
+    """One entry of ``GET /api/v3/myTrades``."""
+
+    symbol: str
+    trade_id: int = msgspec.field(name="id")
+    order_id: int = msgspec.field(name="orderId")
+    price: str
+    quantity: str = msgspec.field(name="qty")
+    commission: str
+    commission_asset: str = msgspec.field(name="commissionAsset")
+    time: int
+    is_maker: bool = msgspec.field(name="isMaker")
+
+
 class ListenKey(msgspec.Struct, gc=False):
     listen_key: str = msgspec.field(name="listenKey")
 
@@ -152,4 +166,5 @@ USER_EVENT: Final = msgspec.json.Decoder(UserEvent)
 ORDER_ACK: Final = msgspec.json.Decoder(OrderAck)
 ORDER_STATUS: Final = msgspec.json.Decoder(OrderStatusReport)
 LISTEN_KEY: Final = msgspec.json.Decoder(ListenKey)
+ACCOUNT_TRADES: Final = msgspec.json.Decoder(list[AccountTrade])
 ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)

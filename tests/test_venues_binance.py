@@ -679,3 +679,36 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
     assert keys.count("POST") == 2  # a new listen key after the expiry
     assert len(server.user_connections) == 3
     assert execution.user_stream.counters.connects == 3
+
+
+def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said() -> None:
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST":  # Binance: 5xx means "execution status unknown"
+            return 503, {"code": -1006, "msg": "Unexpected response; execution status unknown."}
+        if params["origClientOrderId"] == "LANDED":
+            return 200, {
+                "symbol": "BTCUSDT",
+                "orderId": 4242,
+                "clientOrderId": "LANDED",
+                "price": "1.00000000",
+                "origQty": "0.00010000",
+                "executedQty": "0.00000000",
+                "status": "NEW",
+                "timeInForce": "GTC",
+                "type": "LIMIT",
+                "side": "BUY",
+            }
+        return 400, {"code": -2013, "msg": "Order does not exist."}
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        for client_order_id in ("LANDED", "LOST"):
+            spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+            execution.submit(client_order_id, spec, 1, strategy_id="S1")
+        await execution.drain()
+
+    _, _, events = with_execution(body, handler)
+    landed, lost = events
+    assert isinstance(landed, OrderAccepted)
+    assert (landed.client_order_id, landed.venue_order_id) == ("LANDED", "4242")
+    assert isinstance(lost, OrderRejected)
+    assert (lost.client_order_id, lost.reason) == ("LOST", "BINANCE_-1006")

@@ -51,6 +51,8 @@ from hftcore.venues.live import (
 
 logger = logging.getLogger(__name__)
 
+UNKNOWN_ORDER = -2013
+"""Binance's "Order does not exist."."""
 PROVISIONAL_IDS = 1 << 62
 """Venue order ids before Binance gives its ``orderId`` start here, far above Binance's."""
 
@@ -234,12 +236,31 @@ class BinanceExecution(VenueClient):
                 "POST", "/api/v3/order", self.order_params(order), order=True
             )
         except VenueRequestError as error:
+            if _outcome_unknown(error):
+                await self._resolve_unknown_submit(order, error)
+                return
             logger.warning("binance: order %s rejected: %s", order.client_order_id, error)
             if not order.closed:
                 self._emit_rejected(order, _reason(error), self.clock_ns())
             return
         ack = ORDER_ACK.decode(body)
         self._accepted(order, ack.order_id, self.clock_ns())
+
+    async def _resolve_unknown_submit(self, order: ClientOrder, error: VenueRequestError) -> None:
+        """No answer, or a 5xx (Binance: "the execution status is unknown"): the order may be
+        live, so it is asked for before anything is said. Unknown to Binance: rejected with
+        the original error; known: accepted (and closed if it is); no answer: left pending
+        for the reconciliation after the next user stream connection."""
+        logger.warning("binance: order %s outcome unknown (%s); querying", order, error)
+        try:
+            report = await self.query_order(order.instrument_id, order.client_order_id)
+        except VenueRequestError as query_error:
+            if query_error.venue_code == UNKNOWN_ORDER:
+                self._emit_rejected(order, _reason(error), self.clock_ns())
+            else:
+                logger.warning("binance: %s still unknown: %s", order, query_error)
+            return
+        self._closed_by_status(order, report, self.clock_ns())
 
     async def _cancel(self, order: ClientOrder) -> None:
         if order.closed:
@@ -469,6 +490,10 @@ class _Execution:
     commission: str
     commission_asset: str | None
     is_maker: bool
+
+
+def _outcome_unknown(error: VenueRequestError) -> bool:
+    return error.code == "UNREACHABLE" or error.code.startswith("HTTP_5")
 
 
 def _reason(error: VenueRequestError) -> str:

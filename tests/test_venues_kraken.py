@@ -468,3 +468,27 @@ def test_api_sign_and_keys_from_the_environment() -> None:
     with pytest.raises(ConfigError) as missing:
         KrakenExecution(KrakenConfig(), {BTC: "USD"}, environ={})
     assert missing.value.code == "MISSING_CREDENTIALS"
+
+
+def test_an_order_sent_as_the_connection_drops_goes_out_on_the_next_with_a_fresh_token() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": True, "result": {"order_id": "O7"}}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        assert server.auth_connection is not None
+        server.auth_ready.clear()
+        await server.auth_connection.close()
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await asyncio.wait_for(server.auth_ready.wait(), 10)
+        await until(lambda: len(events) == 1)
+
+    server, execution, events = with_orders(body, answer)
+    (accepted,) = events
+    assert isinstance(accepted, OrderAccepted)
+    assert accepted.venue_order_id == "O7"
+    adds = [r for r in server.requests if r["method"] == "add_order"]
+    assert [add["params"]["token"] for add in adds] == ["TOKEN2"]  # sent once, after the drop
+    assert server.token_requests == 2
+    assert execution.session.counters.connects == 2

@@ -56,6 +56,7 @@ from hftcore.venues.live import (
 
 try:
     import aiohttp
+    from websockets.exceptions import WebSocketException
 except ImportError as missing:
     raise ImportError(LIVE_EXTRA_HINT) from missing
 
@@ -240,17 +241,16 @@ class KrakenExecution(VenueClient):
         while True:
             request = await self._outbox.get()
             try:
-                await self.session.connected.wait()
+                order = request.order
                 if request.command == "SUBMIT":
                     await self.orders_bucket.acquire()
-                    params = self.order_params(request.order)
-                    await self._send(request, "add_order", params)
-                elif request.order.closed:
-                    self._emit_cancel_rejected(request.order, "ORDER_CLOSED", self.clock_ns())
+                    await self._send(request, "add_order", self.order_params(order))
+                elif order.closed:
+                    self._emit_cancel_rejected(order, "ORDER_CLOSED", self.clock_ns())
                 else:
                     await self.orders_bucket.acquire()
                     await self._send(
-                        request, "cancel_order", {"cl_ord_id": [request.order.client_order_id]}
+                        request, "cancel_order", {"cl_ord_id": [order.client_order_id]}
                     )
             except Exception:  # one failed command must not stop the ones queued after it
                 logger.exception("kraken: %s of %s failed", request.command, request.order)
@@ -258,12 +258,22 @@ class KrakenExecution(VenueClient):
                 self._outbox.task_done()
 
     async def _send(self, request: _Request, method: str, params: dict[str, Any]) -> None:
-        request_id = next(self._request_ids)
-        params["token"] = self.session.token
-        self._in_flight[request_id] = request
-        await self.session.send(
-            ENCODER.encode({"method": method, "params": params, "req_id": request_id})
-        )
+        """Sends once connected; a connection lost under the send is waited out (the session
+        reconnects with a fresh token) and the command sent again: it never left."""
+        while True:
+            await self.session.connected.wait()
+            request_id = next(self._request_ids)
+            self._in_flight[request_id] = request
+            message = {"method": method, "params": {**params, "token": self.session.token}}
+            try:
+                await self.session.send(ENCODER.encode({**message, "req_id": request_id}))
+                return
+            except (WebSocketException, ConfigError) as error:
+                del self._in_flight[request_id]
+                logger.warning(
+                    "kraken: %s not sent (%r); waiting for the connection", method, error
+                )
+                await asyncio.sleep(self.config.reconnect.initial_delay_s)
 
     # ----- answers ----------------------------------------------------------------------------
 

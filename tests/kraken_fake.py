@@ -145,6 +145,8 @@ class FakeKraken:
         self.auth_connection: ServerConnection | None = None
         self.auth_ready = asyncio.Event()
         self.order_answer: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+        self.open_orders: list[dict[str, Any]] = []
+        """Listed in the executions snapshot of every authenticated connection."""
         self._servers: list[Any] = []
         self._runner: web.AppRunner | None = None
         self.ws_url = self.ws_auth_url = self.rest_url = ""
@@ -254,9 +256,8 @@ class FakeKraken:
                         }
                     )
                 )
-                await connection.send(
-                    json.dumps({"channel": "executions", "type": "snapshot", "data": []})
-                )
+                snapshot = {"channel": "executions", "type": "snapshot", "data": self.open_orders}
+                await connection.send(json.dumps(snapshot))
                 self.auth_ready.set()
             elif self.order_answer is not None:
                 answer = self.order_answer(request)

@@ -492,3 +492,32 @@ def test_an_order_sent_as_the_connection_drops_goes_out_on_the_next_with_a_fresh
     assert [add["params"]["token"] for add in adds] == ["TOKEN2"]  # sent once, after the drop
     assert server.token_requests == 2
     assert execution.session.counters.connects == 2
+
+
+def test_an_order_unconfirmed_at_a_disconnection_is_accepted_from_the_next_snapshot() -> None:
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await until(lambda: any(r["method"] == "add_order" for r in server.requests))
+        # the order landed, its answer was lost with the connection
+        server.open_orders = [
+            {
+                "order_id": "OSNAP1",
+                "cl_ord_id": "S1-1",
+                "exec_type": "new",
+                "order_status": "new",
+                "symbol": SYMBOL,
+                "timestamp": "2026-11-25T12:00:00Z",
+            }
+        ]
+        server.auth_ready.clear()
+        assert server.auth_connection is not None
+        await server.auth_connection.close()
+        await asyncio.wait_for(server.auth_ready.wait(), 10)
+        await until(lambda: len(events) == 1)
+
+    _, execution, events = with_orders(body, lambda request: None)
+    (accepted,) = events
+    assert isinstance(accepted, OrderAccepted)
+    assert accepted.venue_order_id == "OSNAP1"
+    assert execution.kraken_order_id("S1-1") == "OSNAP1"

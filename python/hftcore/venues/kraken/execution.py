@@ -282,7 +282,8 @@ class KrakenExecution(VenueClient):
         try:
             message = MESSAGE.decode(frame)
             if message.channel == "executions":
-                self._on_executions(EXECUTION_DATA.decode(message.data), ts_init)
+                entries = EXECUTION_DATA.decode(message.data)
+                self._on_executions(entries, ts_init, snapshot=message.type == "snapshot")
             elif message.method in ("add_order", "cancel_order"):
                 self._on_response(message.req_id, message.success, message.error, message.result)
             elif message.channel in ("heartbeat", "status") or message.method in (
@@ -333,12 +334,16 @@ class KrakenExecution(VenueClient):
             order,
         )
 
-    def _on_executions(self, entries: list[ExecutionData], ts: int) -> None:
+    def _on_executions(self, entries: list[ExecutionData], ts: int, *, snapshot: bool) -> None:
         for entry in entries:
             order = self._orders.get(entry.cl_ord_id or "")
             if order is None:
                 self.counters.unexpected += 1
                 logger.warning("kraken: execution of an order not ours: %s", entry.order_id)
+                continue
+            if snapshot and entry.exec_type != "trade":
+                # the snapshot lists the orders open now: one of ours there is live
+                self._accepted(order, entry.order_id, ts)
                 continue
             match entry.exec_type:
                 case "new":

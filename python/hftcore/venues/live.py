@@ -16,7 +16,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -189,9 +189,6 @@ class FeedCounters:
     """Book resynchronisations started (gap, checksum mismatch, reconnection)."""
     connects: int = 0
     disconnects: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 # ----- wire numbers --------------------------------------------------------------------------

@@ -145,6 +145,7 @@ class FakeKraken:
         self.auth_connection: ServerConnection | None = None
         self.auth_ready = asyncio.Event()
         self.order_answer: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+        self.raw_private: list[str] = []
         self.open_orders: list[dict[str, Any]] = []
         """Listed in the executions snapshot of every authenticated connection."""
         self._servers: list[Any] = []
@@ -243,6 +244,7 @@ class FakeKraken:
     async def _on_private(self, connection: ServerConnection) -> None:
         self.auth_connection = connection
         async for frame in connection:
+            self.raw_private.append(str(frame))
             request = json.loads(frame)
             self.requests.append(request)
             method = request["method"]

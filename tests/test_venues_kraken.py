@@ -21,8 +21,10 @@ from hftcore.model.events import (
     OrderCanceled,
     OrderCancelRejected,
     OrderFilled,
+    OrderModifyRejected,
     OrderRejected,
     OrderSpec,
+    OrderUpdated,
 )
 from hftcore.model.orders import OrderType, PostOnly
 from hftcore.venues.kraken import (
@@ -521,3 +523,44 @@ def test_an_order_unconfirmed_at_a_disconnection_is_accepted_from_the_next_snaps
     assert isinstance(accepted, OrderAccepted)
     assert accepted.venue_order_id == "OSNAP1"
     assert execution.kraken_order_id("S1-1") == "OSNAP1"
+
+
+def test_modifications_are_amend_orders() -> None:
+    raw_frames: list[str] = []
+
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        if request["method"] == "add_order":
+            return {**base, "success": True, "result": {"order_id": "OAM1"}}
+        if request["method"] == "amend_order" and "limit_price" in request["params"]:
+            return {**base, "success": True, "result": {"amend_id": "A1", "cl_ord_id": "S1-1"}}
+        return {**base, "success": False, "error": "EOrder:Invalid order"}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 30, price=450_000)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await until(lambda: len(events) == 1)
+        execution.modify("S1-1", 20, 450_010, None, 2)
+        await until(lambda: len(events) == 2)
+        execution.modify("S1-1", 25, None, None, 3)
+        await until(lambda: len(events) == 3)
+        raw_frames.extend(server.raw_private)
+
+    server, execution, events = with_orders(body, answer)
+    accepted, updated, refused = events
+    assert isinstance(accepted, OrderAccepted)
+    assert isinstance(updated, OrderUpdated)
+    assert (updated.quantity, updated.price) == (20, 450_010)
+    assert isinstance(refused, OrderModifyRejected)
+    assert refused.reason == "EOrder:Invalid order"
+    amends = [r["params"] for r in server.requests if r["method"] == "amend_order"]
+    assert amends[0] == {
+        "cl_ord_id": "S1-1",
+        "order_qty": 2e-07,
+        "limit_price": 45001.0,
+        "token": "TOKEN1",
+    }
+    # the numbers go out written exactly, never in exponent form
+    assert any('"order_qty":0.00000020,"limit_price":45001.0' in frame for frame in raw_frames)
+    order = execution.order("S1-1")
+    assert (order.quantity, order.price) == (20, 450_010)

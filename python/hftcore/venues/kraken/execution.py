@@ -3,8 +3,9 @@
 token from ``GetWebSocketsToken`` (fetched fresh for every connection) and turns the
 ``executions`` channel and the request responses into the node's order events.
 
-Commands wait for a token of the ``orders`` bucket and go out in the order given; a response
-is matched to its command by ``req_id``. The response and the executions channel both tell an
+Commands (``add_order``, ``amend_order`` for modifications, ``cancel_order``) wait for a token
+of the ``orders`` bucket and go out in the order given; a response is matched to its command by
+``req_id``. The response and the executions channel both tell an
 acceptance; the first is the event. Venue order ids are Kraken's ``order_id``. On reconnection
 the executions snapshot (``snap_orders``) reports the orders still open: one we sent and never
 heard of is accepted from it.
@@ -22,7 +23,6 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -71,7 +71,7 @@ _ORDER_TYPE = {
     OrderType.STOP_LIMIT: "stop-loss-limit",
 }
 
-Command = Literal["SUBMIT", "CANCEL"]
+Command = Literal["SUBMIT", "CANCEL", "MODIFY"]
 
 
 def api_sign(secret: str, path: str, nonce: str, post_data: str) -> str:
@@ -86,6 +86,10 @@ def api_sign(secret: str, path: str, nonce: str, post_data: str) -> str:
 class _Request:
     command: Command
     order: ClientOrder
+    quantity: int | None = None
+    """A modify's new terms (None: unchanged)."""
+    price: int | None = None
+    trigger_price: int | None = None
 
 
 class KrakenExecution(VenueClient):
@@ -203,8 +207,8 @@ class KrakenExecution(VenueClient):
         trigger_price: int | None,
         ts: int,
     ) -> None:
-        """Not sent: the node cancels and submits again instead."""
-        self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
+        """``amend_order``: new total quantity, limit or trigger price, in place."""
+        self._outbox.put_nowait(_Request("MODIFY", order, quantity, price, trigger_price))
 
     def _send_cancel(self, order: ClientOrder, ts: int) -> None:
         self._outbox.put_nowait(_Request("CANCEL", order))
@@ -218,23 +222,35 @@ class KrakenExecution(VenueClient):
         params: dict[str, Any] = {
             "order_type": _ORDER_TYPE[OrderType(spec.order_type)],
             "side": "buy" if spec.side == 0 else "sell",
-            "order_qty": Decimal(instrument.lots_to_str(order.quantity)),
+            "order_qty": _number(instrument.lots_to_str(order.quantity)),
             "symbol": self.config.symbol(order.instrument_id),
             "cl_ord_id": order.client_order_id,
             "time_in_force": _TIME_IN_FORCE[TimeInForce(spec.time_in_force)],
         }
         if order.price is not None:
-            params["limit_price"] = Decimal(instrument.ticks_to_str(order.price))
+            params["limit_price"] = _number(instrument.ticks_to_str(order.price))
         if order.trigger_price is not None:
             params["triggers"] = {
                 "reference": "last",
-                "price": Decimal(instrument.ticks_to_str(order.trigger_price)),
+                "price": _number(instrument.ticks_to_str(order.trigger_price)),
                 "price_type": "static",
             }
         if spec.post_only:
             params["post_only"] = True
         if spec.reduce_only:
             params["reduce_only"] = True
+        return params
+
+    def amend_params(self, request: _Request) -> dict[str, Any]:
+        """``amend_order`` parameters of a modify (without the token)."""
+        instrument = self._listing(request.order.instrument_id).instrument
+        params: dict[str, Any] = {"cl_ord_id": request.order.client_order_id}
+        if request.quantity is not None:
+            params["order_qty"] = _number(instrument.lots_to_str(request.quantity))
+        if request.price is not None:
+            params["limit_price"] = _number(instrument.ticks_to_str(request.price))
+        if request.trigger_price is not None:
+            params["trigger_price"] = _number(instrument.ticks_to_str(request.trigger_price))
         return params
 
     async def _send_loop(self) -> None:
@@ -246,12 +262,20 @@ class KrakenExecution(VenueClient):
                     await self.orders_bucket.acquire()
                     await self._send(request, "add_order", self.order_params(order))
                 elif order.closed:
-                    self._emit_cancel_rejected(order, "ORDER_CLOSED", self.clock_ns())
-                else:
+                    reject = (
+                        self._emit_cancel_rejected
+                        if request.command == "CANCEL"
+                        else self._emit_modify_rejected
+                    )
+                    reject(order, "ORDER_CLOSED", self.clock_ns())
+                elif request.command == "CANCEL":
                     await self.orders_bucket.acquire()
                     await self._send(
                         request, "cancel_order", {"cl_ord_id": [order.client_order_id]}
                     )
+                else:
+                    await self.orders_bucket.acquire()
+                    await self._send(request, "amend_order", self.amend_params(request))
             except Exception:  # one failed command must not stop the ones queued after it
                 logger.exception("kraken: %s of %s failed", request.command, request.order)
             finally:
@@ -284,7 +308,7 @@ class KrakenExecution(VenueClient):
             if message.channel == "executions":
                 entries = EXECUTION_DATA.decode(message.data)
                 self._on_executions(entries, ts_init, snapshot=message.type == "snapshot")
-            elif message.method in ("add_order", "cancel_order"):
+            elif message.method in ("add_order", "cancel_order", "amend_order"):
                 self._on_response(message.req_id, message.success, message.error, message.result)
             elif message.channel in ("heartbeat", "status") or message.method in (
                 "subscribe",
@@ -314,6 +338,19 @@ class KrakenExecution(VenueClient):
                 self._accepted(order, ORDER_RESULT.decode(result).order_id, now)
             elif not order.closed:
                 self._emit_rejected(order, error or "REJECTED", now)
+        elif request.command == "MODIFY":
+            if order.closed:
+                return
+            if success:
+                self._emit_updated(
+                    order,
+                    order.quantity if request.quantity is None else request.quantity,
+                    order.price if request.price is None else request.price,
+                    order.trigger_price if request.trigger_price is None else request.trigger_price,
+                    now,
+                )
+            else:
+                self._emit_modify_rejected(order, error or "REJECTED", now)
         elif not success and not order.closed:
             self._emit_cancel_rejected(order, error or "REJECTED", now)
 
@@ -357,7 +394,7 @@ class KrakenExecution(VenueClient):
                 case "expired":
                     if not order.closed:
                         self._emit_expired(order, ts)
-                case "pending_new" | "filled" | "status" | "restated":
+                case "pending_new" | "filled" | "status" | "restated" | "amended":
                     pass  # state transitions the events above already tell
                 case other:
                     self.counters.unexpected += 1
@@ -393,6 +430,12 @@ class KrakenExecution(VenueClient):
             ),
             order,
         )
+
+
+def _number(text: str) -> msgspec.Raw:
+    """A decimal as a JSON number written exactly as given (``0.00000020``; a ``Decimal``
+    would be written ``2.0E-7``)."""
+    return msgspec.Raw(text.encode())
 
 
 def _cancel_reason(reason: str | None) -> str:

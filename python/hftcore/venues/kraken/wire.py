@@ -95,5 +95,5 @@ TRADE_DATA: Final = msgspec.json.Decoder(list[TradeData])
 EXECUTION_DATA: Final = msgspec.json.Decoder(list[ExecutionData])
 ORDER_RESULT: Final = msgspec.json.Decoder(OrderResult)
 TOKEN_RESPONSE: Final = msgspec.json.Decoder(TokenResponse)
-ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
-"""Requests: decimals go out as JSON numbers, exactly as written."""
+ENCODER: Final = msgspec.json.Encoder()
+"""Requests (decimals are given as ``msgspec.Raw`` JSON numbers, written exactly)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tomllib
 from typing import Any
 
 import msgspec
@@ -21,7 +22,14 @@ from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy
 from hftcore.venues.binance import BinanceConfig, attach_binance
 from hftcore.venues.kraken import KrakenConfig, attach_kraken
-from hftcore.venues.live import Backoff, RateLimit, ReconnectPolicy, TokenBucket, WireNumbers
+from hftcore.venues.live import (
+    Backoff,
+    RateLimit,
+    ReconnectPolicy,
+    TokenBucket,
+    WireNumbers,
+    parse_venue_config,
+)
 from hftcore.venues.simulated import SimulatedBookVenue
 from kraken_fake import FakeKraken, updates, wait_subscribed
 from kraken_fake import Market as KrakenMarket
@@ -253,3 +261,37 @@ def test_attach_refuses_instruments_the_node_does_not_configure() -> None:
     assert refused.value.code == "UNKNOWN_INSTRUMENT"
     with pytest.raises(ConfigError):
         BinanceConfig(snapshot_limit=7)
+
+
+def test_venue_configs_come_from_toml_tables_and_name_bad_fields() -> None:
+    table = tomllib.loads(
+        """
+        [venues.binance]
+        mode = "live"
+        depth_interval_ms = 1000
+        snapshot_limit = 500
+        orders = { rate = 2.0, burst = 20.0 }
+        reconnect = { initial_delay_s = 1.0, max_delay_s = 60.0 }
+
+        [venues.kraken]
+        depth = 25
+        symbols = { "XBTUSD.KRAKEN" = "BTC/USD" }
+        """
+    )["venues"]
+    binance = parse_venue_config(table["binance"], BinanceConfig, "node.toml")
+    assert (binance.mode, binance.depth_interval_ms, binance.snapshot_limit) == ("live", 1000, 500)
+    assert binance.orders == RateLimit(rate=2.0, burst=20.0)
+    assert binance.reconnect.max_delay_s == 60.0
+    kraken = parse_venue_config(table["kraken"], KrakenConfig)
+    assert kraken.symbol("XBTUSD.KRAKEN") == "BTC/USD"
+    assert kraken.symbol("ETH/USD.KRAKEN") == "ETH/USD"
+    for bad, field in (
+        ({"mode": "demo"}, "mode"),
+        ({"api_key": "secret"}, "api_key"),  # keys never in a file: no such field
+        ({"snapshot_limit": 7}, "snapshot_limit"),
+        ({"orders": {"rate": 0, "burst": 1}}, "rate"),
+    ):
+        with pytest.raises(ConfigError) as refused:
+            parse_venue_config(bad, BinanceConfig, "node.toml")
+        assert refused.value.code == "INVALID_CONFIG"
+        assert field in refused.value.message

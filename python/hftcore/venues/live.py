@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -80,6 +80,20 @@ class RateLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if not (self.rate > 0 and self.burst >= 1):
             raise ConfigError("INVALID_CONFIG", "rate limit: need rate > 0 and burst >= 1")
+
+
+VenueConfig = TypeVar("VenueConfig", bound=msgspec.Struct)
+
+
+def parse_venue_config(
+    raw: Mapping[str, object], config_type: type[VenueConfig], source: str = "<config>"
+) -> VenueConfig:
+    """A venue adapter's config from a mapping (a TOML table such as ``[venues.binance]``);
+    a wrong or unknown field raises ``ConfigError`` ``INVALID_CONFIG`` naming it."""
+    try:
+        return msgspec.convert(raw, config_type, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError("INVALID_CONFIG", f"{source}: {error}") from None
 
 
 def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -561,5 +575,6 @@ __all__ = [
     "WireNumbers",
     "book_diff",
     "node_listings",
+    "parse_venue_config",
     "secret_from_env",
 ]

@@ -152,6 +152,8 @@ class FakeBinance:
 
     def __init__(self, market: Market, scripts: list[list[Step]], secret: str = "s3cr3t") -> None:
         self.market = market
+        self.markets = {"BTCUSDT": market}
+        """Every symbol's market; snapshots are served by the ``symbol`` asked for."""
         self.scripts = list(scripts)
         self.secret = secret
         self.api_key = "k3y"
@@ -226,7 +228,7 @@ class FakeBinance:
                 headers={"Retry-After": "0"},
             )
         if request.path == "/api/v3/depth":
-            return await self._depth()
+            return await self._depth(params["symbol"])
         if request.path == "/api/v3/userDataStream":
             if request.headers.get("X-MBX-APIKEY") != self.api_key:
                 return web.json_response(
@@ -249,16 +251,17 @@ class FakeBinance:
         expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         return api_key == self.api_key and hmac.compare_digest(signature, expected)
 
-    async def _depth(self) -> web.Response:
+    async def _depth(self, symbol: str) -> web.Response:
         self.depth_requests += 1
-        at_id = self.market.last_id
+        market = self.markets[symbol]
+        at_id = market.last_id
         self.snapshot_requested.set()
         if self.stale_snapshots:
             at_id = self.stale_snapshots.pop(0)
         if self.snapshot_hold is not None:
             hold, self.snapshot_hold = self.snapshot_hold, None
             await hold.wait()
-        return web.json_response(self.market.snapshot_body(at_id))
+        return web.json_response(market.snapshot_body(at_id))
 
     async def push_user_event(self, event: dict[str, Any]) -> None:
         await self.user_connections[-1].send(json.dumps(event))
@@ -269,10 +272,11 @@ class FakeBinance:
 STREAM = "btcusdt@depth@100ms"
 
 
-def emit(count: int) -> Step:
+def emit(count: int, symbol: str = "BTCUSDT") -> Step:
     async def step(server: FakeBinance, connection: ServerConnection) -> None:
+        market, stream = server.markets[symbol], f"{symbol.lower()}@depth@100ms"
         for _ in range(count):
-            await connection.send(server.market.event().frame(STREAM))
+            await connection.send(market.event().frame(stream, symbol))
 
     return step
 
@@ -319,6 +323,17 @@ def wait_snapshot_request() -> Step:
     async def step(server: FakeBinance, connection: ServerConnection) -> None:
         await asyncio.wait_for(server.snapshot_requested.wait(), 10)
         server.snapshot_requested.clear()
+
+    return step
+
+
+def wait_depth_requests(count: int) -> Step:
+    async def step(server: FakeBinance, connection: ServerConnection) -> None:
+        async def poll() -> None:
+            while server.depth_requests < count:
+                await asyncio.sleep(0.002)
+
+        await asyncio.wait_for(poll(), 10)
 
     return step
 

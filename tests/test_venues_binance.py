@@ -25,6 +25,7 @@ from binance_fake import (
     raw,
     release_snapshot,
     swapped,
+    wait_depth_requests,
     wait_snapshot_request,
 )
 from hftcore import Instrument, OrderBookL2
@@ -712,3 +713,46 @@ def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said(
     assert (landed.client_order_id, landed.venue_order_id) == ("LANDED", "4242")
     assert isinstance(lost, OrderRejected)
     assert (lost.client_order_id, lost.reason) == ("LOST", "BINANCE_-1006")
+
+
+def test_several_symbols_on_one_connection_keep_their_own_books() -> None:
+    eth = Instrument("ETHUSDT.BINANCE", "0.01", 2, "0.00001", 5)
+
+    async def main() -> tuple[FakeBinance, BinanceMarketData]:
+        async with FakeBinance(Market(seed=1), []) as server:
+            server.markets["ETHUSDT"] = Market(seed=2, mid=350_000)
+            server.scripts = [
+                [
+                    emit(2),
+                    emit(2, "ETHUSDT"),
+                    wait_depth_requests(2),
+                    emit(3),
+                    emit(3, "ETHUSDT"),
+                    happen_unseen(1),  # a BTC gap after its snapshot: only BTC fetches again
+                    emit(4),
+                    emit(4, "ETHUSDT"),
+                ]
+            ]
+            feed = BinanceMarketData(config(server), [BTC, eth], RecordingHandler())
+            task = asyncio.ensure_future(feed.run())
+            await asyncio.wait_for(server.scripts_done.wait(), 10)
+            syncs = feed.syncs
+            await until(
+                lambda: all(
+                    syncs[f"{symbol}.BINANCE"].state == "LIVE"
+                    and syncs[f"{symbol}.BINANCE"].last_update_id == market.last_id
+                    for symbol, market in server.markets.items()
+                )
+            )
+            await feed.stop()
+            await task
+            return server, feed
+
+    server, feed = asyncio.run(main())
+    for symbol, market in server.markets.items():
+        assert levels(feed.book(f"{symbol}.BINANCE")) == market.expected_levels()
+    depth_symbols = sorted(
+        p["symbol"] for m, path, p in server.rest_calls if path == "/api/v3/depth"
+    )
+    assert depth_symbols == ["BTCUSDT", "BTCUSDT", "ETHUSDT"]
+    assert feed.counters.gaps == 1

@@ -133,6 +133,8 @@ def test_lexicon_scores_with_negation() -> None:
     assert scorer.score("Revenue missed, shares plunged") == -1.0
     assert scorer.score("The company did not miss estimates") == 1.0
     assert scorer.score("Results were not strong") == -1.0
+    assert scorer.score("Sales didn't fall") == 1.0
+    assert scorer.score("Sales didn\u2019t fall") == 1.0  # a typographic apostrophe
     assert scorer.score("No growth this year, and revenue fell") == -1.0
     # A clause boundary ends the negation: "growth" is not negated.
     assert scorer.score("Sales did not fall; growth resumed") == 1.0

@@ -257,7 +257,7 @@ class LexiconScorer:
     def score(self, text: str) -> float:
         positive = negative = 0
         since_negator: int | None = None
-        for token in _TOKEN.findall(text.lower()):
+        for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
             if token in _SCOPE_ENDS:
                 since_negator = None
                 continue

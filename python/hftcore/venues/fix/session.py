@@ -157,7 +157,9 @@ class FixSession:
         self._logon_sent = False
         self._logout_sent = False
         self._resend_until: int | None = None
-        """While a ResendRequest of ours is being answered: the highest number it covers."""
+        """While a ResendRequest of ours is being answered: the highest number seen above the
+        expected one (the request is done once the expected number passes it)."""
+        self._resend_requested_at = 0.0
         self._test_request_id: str | None = None
         self._test_request_sent_at = 0.0
         self._test_request_counter = 0
@@ -272,7 +274,8 @@ class FixSession:
                 if not data:
                     break
                 self._handle_all(stream.feed(data), stream)
-                await writer.drain()
+                if not writer.is_closing():
+                    await writer.drain()
         except (ConnectionError, OSError) as error:
             logger.warning("%s: connection lost: %s", self.config.sender_comp_id, error)
         finally:
@@ -528,9 +531,18 @@ class FixSession:
             self._writer.close()
 
     def _request_resend(self, expected: int, received: int) -> None:
-        if self._resend_until is not None and received <= self._resend_until:
-            return  # the messages up to here are already asked for
+        # Our request runs to EndSeqNo=0 (infinity): every message that arrives before its
+        # answer was sent before the counterparty read it, so the answer covers it. Ask again
+        # only if the answer is overdue (a heartbeat interval without it).
+        now = time.monotonic()
+        if (
+            self._resend_until is not None
+            and now - self._resend_requested_at < self.heartbeat_interval
+        ):
+            self._resend_until = max(self._resend_until, received)
+            return
         self._resend_until = received
+        self._resend_requested_at = now
         self.stats.resend_requests_sent += 1
         logger.info(
             "%s: gap %d..%d, resend requested", self.config.sender_comp_id, expected, received - 1

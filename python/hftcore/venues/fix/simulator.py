@@ -457,10 +457,7 @@ class FixVenueSimulator:
             self._expiry.cancel()
         for participant in self.participants.values():
             await participant.session.logout(timeout=1.0)
-        for task in list(self._connections):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._connections)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

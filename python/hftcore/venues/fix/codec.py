@@ -321,8 +321,8 @@ class FixStreamParser:
                 continue
             total = length_end + 1 + int(length_text) + _CHECKSUM_FIELD_SIZE
             # A message cut short by a new one: the next prefix before the end.
-            cut = buffer.find(_PREFIX, 1, min(total, len(buffer)))
-            if cut > 0:
+            cut = buffer.find(_PREFIX, 1, min(total + len(_PREFIX) - 1, len(buffer)))
+            if 0 < cut < total:
                 self.garbled_messages += 1
                 out.append(FixDecodeError("BAD_BODY_LENGTH", "message cut short by the next one"))
                 self._skip(cut)

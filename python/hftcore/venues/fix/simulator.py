@@ -17,7 +17,6 @@ in the MiscFees group (MiscFeeType 4, exchange fees).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence

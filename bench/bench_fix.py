@@ -1,0 +1,115 @@
+"""FIX 4.4 codec speed: encoding NewOrderSingles, decoding ExecutionReports, and cutting a TCP
+byte stream into messages, each over a batch of ``MESSAGES`` messages (ns per message = the
+batch time / ``MESSAGES``; messages/s = ``MESSAGES`` / the batch time).
+
+Run with timings: ``.venv/bin/pytest bench/bench_fix.py --benchmark-enable``. In the test suite
+these run once each with timings off, and the round trips are still asserted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hftcore.venues.fix.codec import (
+    Field,
+    FixMessage,
+    FixStreamParser,
+    Tag,
+    decode_message,
+    encode_message,
+)
+
+Benchmark = Any
+MESSAGES = 10_000
+CHUNK = 4096
+"""Bytes per socket read in the stream benchmark."""
+
+
+def new_order_single(seq: int) -> list[Field]:
+    return [
+        (Tag.MSG_TYPE, "D"),
+        (Tag.SENDER_COMP_ID, "CLIENT"),
+        (Tag.TARGET_COMP_ID, "VENUE"),
+        (Tag.MSG_SEQ_NUM, seq),
+        (Tag.SENDING_TIME, "20261125-12:00:00.123"),
+        (Tag.CL_ORD_ID, f"S1-{seq:06d}"),
+        (Tag.SYMBOL, "BTCUSDT"),
+        (Tag.SIDE, "1"),
+        (Tag.ORDER_QTY, "0.500"),
+        (Tag.ORD_TYPE, "2"),
+        (Tag.PRICE, "65000.1"),
+        (Tag.TIME_IN_FORCE, "1"),
+        (Tag.TRANSACT_TIME, "20261125-12:00:00.123"),
+    ]
+
+
+def execution_report(seq: int) -> list[Field]:
+    return [
+        (Tag.MSG_TYPE, "8"),
+        (Tag.SENDER_COMP_ID, "VENUE"),
+        (Tag.TARGET_COMP_ID, "CLIENT"),
+        (Tag.MSG_SEQ_NUM, seq),
+        (Tag.SENDING_TIME, "20261125-12:00:00.123"),
+        (Tag.ORDER_ID, str(1_099_511_627_776 + seq)),
+        (Tag.CL_ORD_ID, f"S1-{seq:06d}"),
+        (Tag.EXEC_ID, f"SIM-{seq}"),
+        (Tag.EXEC_TYPE, "F"),
+        (Tag.ORD_STATUS, "1"),
+        (Tag.SYMBOL, "BTCUSDT"),
+        (Tag.SIDE, "1"),
+        (Tag.ORDER_QTY, "0.500"),
+        (Tag.ORD_TYPE, "2"),
+        (Tag.PRICE, "65000.1"),
+        (Tag.LAST_QTY, "0.200"),
+        (Tag.LAST_PX, "65000.1"),
+        (Tag.LEAVES_QTY, "0.300"),
+        (Tag.CUM_QTY, "0.200"),
+        (Tag.AVG_PX, "65000.1"),
+        (Tag.TRANSACT_TIME, "20261125-12:00:00.123"),
+        (Tag.LAST_LIQUIDITY_IND, "1"),
+        (Tag.NO_MISC_FEES, 1),
+        (Tag.MISC_FEE_AMT, "-1.30002"),
+        (Tag.MISC_FEE_CURR, "USDT"),
+        (Tag.MISC_FEE_TYPE, "4"),
+    ]
+
+
+def as_text(fields: list[Field]) -> list[tuple[int, str]]:
+    return [(tag, str(value)) for tag, value in fields]
+
+
+def test_encode_new_order_single(benchmark: Benchmark) -> None:
+    orders = [new_order_single(seq) for seq in range(1, MESSAGES + 1)]
+    encoded = benchmark(lambda: [encode_message(fields) for fields in orders])
+    assert len(encoded) == MESSAGES
+    for fields, raw in zip(orders[:: MESSAGES // 100], encoded[:: MESSAGES // 100], strict=True):
+        assert decode_message(raw).fields == as_text(fields)
+    benchmark.extra_info["messages"] = MESSAGES
+
+
+def test_decode_execution_report(benchmark: Benchmark) -> None:
+    reports = [execution_report(seq) for seq in range(1, MESSAGES + 1)]
+    wire = [encode_message(fields) for fields in reports]
+    decoded = benchmark(lambda: [decode_message(raw) for raw in wire])
+    assert [message.fields for message in decoded] == [as_text(fields) for fields in reports]
+    benchmark.extra_info["messages"] = MESSAGES
+
+
+def test_parse_execution_report_stream(benchmark: Benchmark) -> None:
+    stream = b"".join(encode_message(execution_report(seq)) for seq in range(1, MESSAGES + 1))
+    chunks = [stream[start : start + CHUNK] for start in range(0, len(stream), CHUNK)]
+
+    def parse() -> list[FixMessage]:
+        parser = FixStreamParser()
+        out = []
+        for chunk in chunks:
+            out += parser.feed(chunk)
+        assert parser.garbled_messages == 0
+        assert parser.garbage_bytes == 0
+        return [item for item in out if isinstance(item, FixMessage)]
+
+    messages = benchmark(parse)
+    assert [message.get(Tag.EXEC_ID) for message in messages] == [
+        f"SIM-{seq}" for seq in range(1, MESSAGES + 1)
+    ]
+    benchmark.extra_info["messages"] = MESSAGES

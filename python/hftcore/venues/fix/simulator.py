@@ -130,16 +130,16 @@ class _Participant(FixApplication):
         self, session: FixSession, message: FixMessage, possible_duplicate: bool
     ) -> None:
         msg_type = message.msg_type
+        if msg_type not in ("D", "F", "G"):
+            raise UnsupportedMessageType(msg_type)
         cl_ord_id = message.require(Tag.CL_ORD_ID)
         if possible_duplicate and cl_ord_id in self._first_id:
             return  # a resent request already executed
         match msg_type:
             case "D":
                 self._new_order(message, cl_ord_id)
-            case "F" | "G":
-                self._cancel_or_replace(message, cl_ord_id, msg_type)
             case _:
-                raise UnsupportedMessageType(msg_type)
+                self._cancel_or_replace(message, cl_ord_id, msg_type)
 
     def _new_order(self, message: FixMessage, cl_ord_id: str) -> None:
         instrument_id = self.simulator.instrument_id(message)

@@ -265,6 +265,34 @@ def test_bad_messages_get_a_session_reject_and_change_nothing(
     assert simulator.session("CLIENT").next_target_seq == 4
 
 
+def test_orders_the_venue_cannot_take_get_a_rejected_report() -> None:
+    seen: list[FixMessage] = []
+
+    async def scenario(simulator: FixVenueSimulator, port: int) -> None:
+        peer = await logged_on_peer(port)
+        peer.new_order("A")
+        seen.append(await peer.receive("8"))
+        peer.new_order("A")  # the same ClOrdID again
+        seen.append(await peer.receive("8"))
+        market_with_price = [*order_body("M")]
+        market_with_price[5] = (Tag.ORD_TYPE, "1")
+        peer.send("D", market_with_price)
+        seen.append(await peer.receive("8"))
+        peer.send("F", [(Tag.ORIG_CL_ORD_ID, "NOPE"), (Tag.CL_ORD_ID, "C1"), (Tag.SIDE, "1")])
+        seen.append(await peer.receive("9"))
+        peer.close()
+
+    simulator = run(scenario)
+    accepted, duplicate, market, cancel_reject = seen
+    assert accepted.get(Tag.EXEC_TYPE) == "0"
+    assert (duplicate.get(Tag.EXEC_TYPE), duplicate.get(Tag.ORD_REJ_REASON)) == ("8", "6")
+    assert duplicate.get(Tag.TEXT) == "DUPLICATE_CLIENT_ORDER_ID"
+    assert (market.get(Tag.EXEC_TYPE), market.get(Tag.TEXT)) == ("8", "UNEXPECTED_PRICE")
+    assert cancel_reject.get(Tag.CXL_REJ_REASON) == "1"
+    assert cancel_reject.get(Tag.CXL_REJ_RESPONSE_TO) == "1"
+    assert simulator.venue_of("CLIENT").open_orders() == ["A"]
+
+
 def test_unknown_msg_type_and_malformed_field_are_rejected() -> None:
     seen: list[FixMessage] = []
 

@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         data_commands.add_parser("import", help="import a CSV file into the catalog")
     )
     add_list_arguments(data_commands.add_parser("list", help="list the catalog's datasets"))
+
+    from hftcore.venues.fix.command import add_fix_venue_arguments
+
+    add_fix_venue_arguments(
+        commands.add_parser(
+            "fix-venue", help="a FIX 4.4 venue (acceptor) over the matching engine, for FIX clients"
+        )
+    )
     return parser
 
 
@@ -82,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backtest(args)
     if args.command == "paper":
         return _paper(args)
+    if args.command == "fix-venue":
+        from hftcore.venues.fix.command import fix_venue_command
+
+        return fix_venue_command(args, sys.stdout, sys.stderr)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":

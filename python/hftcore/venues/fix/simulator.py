@@ -404,6 +404,11 @@ class FixVenueSimulator:
         self._last_ts = max(self._last_ts, self._clock())
         return self._last_ts
 
+    @property
+    def execution_reports(self) -> int:
+        """ExecutionReports sent so far, over all sessions."""
+        return self._exec_ids
+
     def next_exec_id(self) -> str:
         self._exec_ids += 1
         return f"{self.venue}-{self._exec_ids}"

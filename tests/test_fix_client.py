@@ -348,3 +348,34 @@ def test_ambiguous_modify_reject_and_unknown_cancel_reject() -> None:
     last = pair.events["A"][-1]
     assert isinstance(last, OrderModifyRejected)
     assert last.reason == "UNKNOWN_ORDER"
+
+
+def test_start_reconnects_after_a_drop_and_stop_logs_out() -> None:
+    events: list[OrderEvent] = []
+    logons: list[int] = []
+
+    async def main() -> FixVenueSimulator:
+        simulator = FixVenueSimulator("SIM", INSTRUMENTS, [FixSessionConfig("VENUE", "A")])
+        port = await simulator.start()
+        config = FixSessionConfig("A", "VENUE", port=port, reconnect_interval=0.1)
+        client = FixVenueClient("SIM", INSTRUMENTS, config, event_sink=events.append)
+        client.start()
+        await wait_until(lambda: client.session.logged_on)
+        logons.append(client.session.next_target_seq)
+        simulator.session("A").disconnect()
+        await wait_until(lambda: not client.session.logged_on)
+        client.submit("A-1", spec(BUY, OrderType.LIMIT, 100, price=640_000), 1, strategy_id="S")
+        await wait_until(lambda: client.session.logged_on)
+        logons.append(client.session.next_target_seq)
+        client.submit("A-2", spec(BUY, OrderType.LIMIT, 100, price=640_000), 2, strategy_id="S")
+        await wait_until(lambda: len(events) == 2)
+        await client.stop()
+        await wait_until(lambda: not simulator.session("A").connected)
+        await simulator.stop()
+        return simulator
+
+    simulator = asyncio.run(main())
+    assert kinds(events) == ["OrderRejected", "OrderAccepted"]
+    assert events[0].reason == "VENUE_DISCONNECTED"  # type: ignore[union-attr]
+    assert logons == [2, 3]  # the second Logon continued the numbers
+    assert simulator.venue_of("A").open_orders() == ["A-2"]

@@ -33,7 +33,14 @@ from hftcore.model.money import MONEY_UNIT
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
 from hftcore.oms import OrderManager, OrderStatus
 from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
-from hftcore.venues.fix.codec import decode_message, encode_message
+from hftcore.venues.fix.codec import (
+    FixMessage,
+    FixStreamParser,
+    Tag,
+    decode_message,
+    encode_message,
+)
+from hftcore.venues.fix.session import utc_timestamp
 
 BTC = Instrument("BTCUSDT.SIM", "0.1", 1, "0.001", 3, maker_fee="-0.0001", taker_fee="0.0002")
 INSTRUMENTS = {BTC: "USDT"}
@@ -379,3 +386,72 @@ def test_start_reconnects_after_a_drop_and_stop_logs_out() -> None:
     assert events[0].reason == "VENUE_DISCONNECTED"  # type: ignore[union-attr]
     assert logons == [2, 3]  # the second Logon continued the numbers
     assert simulator.venue_of("A").open_orders() == ["A-2"]
+
+
+def test_session_and_business_rejects_refuse_the_order_or_request() -> None:
+    """A venue that answers a NewOrderSingle with a session Reject and a cancel with a
+    BusinessMessageReject: the OMS hears OrderRejected and OrderCancelRejected."""
+    events: list[OrderEvent] = []
+    received: list[str] = []
+
+    async def venue(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        parser = FixStreamParser()
+        seq = 0
+
+        def send(msg_type: str, body: list[tuple[int, str | int]]) -> None:
+            nonlocal seq
+            seq += 1
+            header = [
+                (35, msg_type),
+                (49, "VENUE"),
+                (56, "A"),
+                (34, seq),
+                (52, utc_timestamp(time.time_ns())),
+            ]
+            writer.write(encode_message([*header, *body]))
+
+        while data := await reader.read(65536):
+            for message in parser.feed(data):
+                assert isinstance(message, FixMessage)
+                received.append(message.msg_type)
+                number = message.require(Tag.MSG_SEQ_NUM)
+                match message.msg_type:
+                    case "A":
+                        send("A", [(98, 0), (108, 30)])
+                    case "D" if message.get(Tag.CL_ORD_ID) == "bad":
+                        send("3", [(45, number), (371, 44), (372, "D"), (373, 5), (58, "price")])
+                    case "D":
+                        cl_ord_id = message.require(Tag.CL_ORD_ID)
+                        send("8", [(37, "V1"), (11, cl_ord_id), (17, "E1"), (150, "0"), (39, "0")])
+                    case "F":
+                        ref = message.require(Tag.CL_ORD_ID)
+                        send("j", [(45, number), (372, "F"), (379, ref), (380, 3), (58, "halted")])
+                    case "5":
+                        send("5", [])
+        writer.close()
+
+    async def main() -> FixVenueClient:
+        server = await asyncio.start_server(venue, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = FixVenueClient(
+            "SIM", INSTRUMENTS, FixSessionConfig("A", "VENUE", port=port), event_sink=events.append
+        )
+        await client.connect()
+        client.submit("bad", spec(BUY, OrderType.LIMIT, 100, price=640_000), 1, strategy_id="S")
+        client.submit("good", spec(BUY, OrderType.LIMIT, 100, price=640_000), 1, strategy_id="S")
+        await wait_until(lambda: len(events) == 2)
+        client.cancel("good", 2)
+        await wait_until(lambda: len(events) == 3)
+        await client.stop()
+        server.close()
+        await server.wait_closed()
+        return client
+
+    client = asyncio.run(main())
+    assert kinds(events) == ["OrderRejected", "OrderAccepted", "OrderCancelRejected"]
+    assert events[0].reason == "SESSION_REJECT_5: price"  # type: ignore[union-attr]
+    assert events[2].reason == "halted"  # type: ignore[union-attr]
+    assert client.order("bad").closed
+    assert not client.order("good").closed
+    assert client.session.stats.rejects_received == 1
+    assert received == ["A", "D", "D", "F", "5"]

@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 MISC_FEE_MEMBERS = (Tag.MISC_FEE_AMT, Tag.MISC_FEE_CURR, Tag.MISC_FEE_TYPE)
 LIQUIDITY = {"1": "MAKER", "2": "TAKER"}
+SENT_MEMORY = 100_000
+"""Order messages remembered by MsgSeqNum for a late session Reject (oldest forgotten first)."""
 IGNORED_EXEC_TYPES = frozenset({"3", "6", "A", "D", "E", "I"})
 """Done for day, pending cancel / new / replace, restated, order status: nothing changes."""
 
@@ -93,6 +95,9 @@ class FixVenueClient(VenueClient):
         self._requests: dict[str, str] = {}
         """ClOrdID of a cancel / replace request in flight -> ``"CANCEL"`` or ``"MODIFY"``."""
         self._request_numbers: dict[str, int] = {}
+        self._sent: dict[int, tuple[str, ClientOrder]] = {}
+        """MsgSeqNum of each order message sent -> its MsgType and order, so a session-level
+        Reject of it can be told to the OMS."""
         self._executions: set[str] = set()
         self.unknown_reports = 0
         self.duplicate_executions = 0
@@ -176,7 +181,7 @@ class FixVenueClient(VenueClient):
         self._by_cl_ord_id[cl_ord_id] = order
         self._current_cl_ord_id[cl_ord_id] = cl_ord_id
         instrument = self._listing(order.instrument_id).instrument
-        self.session.send(
+        seq = self.session.send(
             "D",
             [
                 (Tag.CL_ORD_ID, cl_ord_id),
@@ -184,6 +189,7 @@ class FixVenueClient(VenueClient):
                 (Tag.TRANSACT_TIME, utc_timestamp(ts)),
             ],
         )
+        self._remember(seq, "D", order)
 
     def _send_cancel(self, order: ClientOrder, ts: int) -> None:
         if not self.session.logged_on:
@@ -243,7 +249,7 @@ class FixVenueClient(VenueClient):
         request_id = f"{client_order_id}:{number}"
         self._by_cl_ord_id[request_id] = order
         self._requests[request_id] = kind
-        self.session.send(
+        seq = self.session.send(
             msg_type,
             [
                 (Tag.ORIG_CL_ORD_ID, self._current_cl_ord_id[client_order_id]),
@@ -251,6 +257,12 @@ class FixVenueClient(VenueClient):
                 *fields,
             ],
         )
+        self._remember(seq, request_id, order)
+
+    def _remember(self, seq: int, request: str, order: ClientOrder) -> None:
+        self._sent[seq] = (request, order)
+        if len(self._sent) > SENT_MEMORY:
+            del self._sent[next(iter(self._sent))]
 
     # ----- venue messages -----------------------------------------------------------------
 
@@ -344,15 +356,40 @@ class FixVenueClient(VenueClient):
             self._emit_cancel_rejected(order, reason, ts)
 
     def on_business_reject(self, message: FixMessage) -> None:
-        """A BusinessMessageReject of a NewOrderSingle (its ClOrdID in
-        BusinessRejectRefID) rejects the order; others are logged."""
-        ref_id = message.get(Tag.BUSINESS_REJECT_REF_ID)
-        order = self._by_cl_ord_id.get(ref_id or "")
+        """A BusinessMessageReject naming one of our ClOrdIDs (BusinessRejectRefID) refuses
+        that order or request; others are logged."""
+        ref_id = message.get(Tag.BUSINESS_REJECT_REF_ID) or ""
         text = message.get(Tag.TEXT) or f"BUSINESS_REJECT_{message.get(Tag.BUSINESS_REJECT_REASON)}"
-        if order is not None and ref_id == order.client_order_id and not order.accepted:
-            self._emit_rejected(order, text, self.clock_ns())
+        order = self._by_cl_ord_id.get(ref_id)
+        if order is None:
+            logger.warning("%s: BusinessMessageReject %r: %s", self.venue, ref_id, text)
             return
-        logger.warning("%s: BusinessMessageReject %r: %s", self.venue, ref_id, text)
+        self._refuse(order, ref_id, text)
+
+    def on_session_reject(self, message: FixMessage) -> None:
+        """A session-level Reject of an order message we sent refuses that order or request
+        (reason ``SESSION_REJECT_<373>: <Text>``); a Reject of anything else is only logged."""
+        ref_seq = message.get(Tag.REF_SEQ_NUM) or ""
+        sent = self._sent.pop(int(ref_seq), None) if ref_seq.isdigit() else None
+        if sent is None:
+            return
+        reason = f"SESSION_REJECT_{message.get(Tag.SESSION_REJECT_REASON)}: {message.get(Tag.TEXT)}"
+        request, order = sent
+        self._refuse(order, order.client_order_id if request == "D" else request, reason)
+
+    def _refuse(self, order: ClientOrder, cl_ord_id: str, reason: str) -> None:
+        """The venue refused the message with ``cl_ord_id``: the order itself (its first
+        ClOrdID, not yet accepted) or a cancel / replace request."""
+        ts = self.clock_ns()
+        kind = self._requests.pop(cl_ord_id, None)
+        if kind == "CANCEL":
+            self._emit_cancel_rejected(order, reason, ts)
+        elif kind == "MODIFY":
+            self._emit_modify_rejected(order, reason, ts)
+        elif cl_ord_id == order.client_order_id and not order.accepted and not order.closed:
+            self._emit_rejected(order, reason, ts)
+        else:
+            logger.warning("%s: refusal of %r after the fact: %s", self.venue, cl_ord_id, reason)
 
     def _fees(self, message: FixMessage, currency: str) -> int:
         """Commission of a fill: the MiscFees group's amounts in the quote currency."""
@@ -390,6 +427,9 @@ class _ClientApplication(FixApplication):
                 self._client.on_business_reject(message)
             case other:
                 raise UnsupportedMessageType(other)
+
+    def on_session_reject(self, session: FixSession, message: FixMessage) -> None:
+        self._client.on_session_reject(message)
 
 
 __all__ = ["FixConnectionError", "FixVenueClient"]

@@ -91,6 +91,10 @@ class FixApplication:
         resend; the application may have seen it already)."""
         raise UnsupportedMessageType(message.msg_type)
 
+    def on_session_reject(self, session: FixSession, message: FixMessage) -> None:
+        """The counterparty rejected one of our messages at session level (35=3); RefSeqNum
+        (45) names it. The session has counted and logged it already."""
+
 
 @dataclass(slots=True)
 class FixSessionStats:
@@ -449,6 +453,7 @@ class FixSession:
                         message.get(Tag.REF_SEQ_NUM),
                         message.get(Tag.TEXT),
                     )
+                    self.application.on_session_reject(self, message)
                 case "4":
                     next_seq = self._gap_fill_target(message, seq)
                 case "5":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 # QuickFIX calls its Application back by camelCase names (onCreate, fromApp, ...).
 # ruff: noqa: N802
-
 import asyncio
 import contextlib
 import itertools

@@ -144,10 +144,8 @@ class FixMessage:
 
     def __init__(self, fields: list[tuple[int, str]]) -> None:
         self.fields = fields
-        first: dict[int, str] = {}
-        for tag, value in reversed(fields):
-            first[tag] = value
-        self._first = first
+        # Built from the end, so a repeated tag (in a group) keeps its first value.
+        self._first = dict(reversed(fields))
 
     @property
     def msg_type(self) -> str:

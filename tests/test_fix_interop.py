@@ -119,7 +119,7 @@ def test_quickfix_initiator_trades_on_our_simulator_and_recovers_gaps_both_ways(
         sender="QFCLIENT",
         target="VENUE",
         port=port,
-        reconnect_interval=3,
+        reconnect_interval=5,
     )
     events: list[OrderEvent] = []
 
@@ -147,9 +147,11 @@ def test_quickfix_initiator_trades_on_our_simulator_and_recovers_gaps_both_ways(
             await wait_until(lambda: len(peer.messages("8")) == 1)
             simulator.session("QFCLIENT").disconnect()
             await wait_until(lambda: not peer.logged_on())
+            # Their engine reconnects after 5 s: everything below happens in that window.
+            peer.new_order("QF-2", "2", "1", "65100.0", "BTCUSDT")
             ours.submit("S1-1", limit(1, 500, 649_000), 1, strategy_id="S1")
             await wait_until(lambda: any(isinstance(event, OrderFilled) for event in events))
-            peer.new_order("QF-2", "2", "1", "65100.0", "BTCUSDT")
+            assert not peer.logged_on()
             await wait_until(lambda: len(peer.messages("8")) == 3)
         finally:
             await initiator.stop()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from fix_helpers import wait_until
 from hftcore import Instrument
@@ -508,6 +509,16 @@ def test_config_is_validated(fields: dict[str, object], code: str) -> None:
     with pytest.raises(ConfigError) as error:
         FixSessionConfig(**values)  # type: ignore[arg-type]
     assert error.value.code == code
+
+
+def test_config_decodes_from_toml_data() -> None:
+    data = {"sender_comp_id": "US", "target_comp_id": "THEM", "heartbeat_interval": 5}
+    config = msgspec.convert(data, FixSessionConfig)
+    assert (config.heartbeat_interval, config.reset_on_logon, config.data_dir) == (5, False, None)
+    with pytest.raises(msgspec.ValidationError, match="INVALID_HEARTBEAT_INTERVAL"):
+        msgspec.convert({**data, "heartbeat_interval": -1}, FixSessionConfig)
+    with pytest.raises(msgspec.ValidationError, match="unknown field"):
+        msgspec.convert({**data, "heartbeat": 5}, FixSessionConfig)
 
 
 def test_utc_timestamps() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fix_helpers import QuickfixPeer, free_port, start_engine, wait_until, write_settings
+from fix_helpers import free_port, wait_until
 from hftcore import Instrument
 from hftcore.model.events import (
     OrderAccepted,
@@ -19,6 +19,7 @@ from hftcore.model.events import (
 )
 from hftcore.model.orders import OrderType
 from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
+from quickfix_peer import QuickfixPeer, start_engine, write_settings
 
 BTC = Instrument("BTCUSDT.SIM", "0.1", 1, "0.001", 3, maker_fee="-0.0001", taker_fee="0.0002")
 

@@ -189,3 +189,48 @@ def test_quickfix_initiator_trades_on_our_simulator_and_recovers_gaps_both_ways(
         500,
         "TAKER",
     )
+
+
+def test_heartbeats_both_ways_and_reset_on_logon_with_quickfix(tmp_path: Path) -> None:
+    port = free_port()
+    peer = QuickfixPeer(venue=True)
+    settings = write_settings(
+        tmp_path / "qf", connection_type="acceptor", sender="QFVENUE", target="US", port=port
+    )
+    numbers: list[tuple[int, int]] = []
+
+    def config(reset: bool) -> FixSessionConfig:
+        return FixSessionConfig(
+            "US",
+            "QFVENUE",
+            port=port,
+            heartbeat_interval=1,
+            reset_on_logon=reset,
+            data_dir=str(tmp_path / "us"),
+        )
+
+    async def scenario() -> FixVenueClient:
+        acceptor = start_engine(settings, peer, acceptor=True)
+        try:
+            client = FixVenueClient("SIM", {BTC: "USDT"}, config(reset=False))
+            await client.connect()
+            # Silence on both sides' application level: only heartbeats keep the session up.
+            await wait_until(lambda: len(peer.admin("0")) >= 3)
+            await wait_until(lambda: client.session.stats.messages_received >= 4)
+            assert client.session.logged_on
+            await client.stop()
+            numbers.append((client.session.next_sender_seq, client.session.next_target_seq))
+            client = FixVenueClient("SIM", {BTC: "USDT"}, config(reset=True))
+            await client.connect()
+            numbers.append((client.session.next_sender_seq, client.session.next_target_seq))
+            await client.stop()
+        finally:
+            await acceptor.stop()
+        return client
+
+    client = asyncio.run(scenario())
+    assert numbers[0][0] >= 5  # Logon, three or more Heartbeats, Logout
+    assert numbers[1] == (2, 2)  # ResetSeqNumFlag=Y: their engine started over with us
+    assert peer.logons == 2
+    assert client.session.stats.heartbeat_timeouts == 0
+    assert not peer.admin("3")

@@ -156,7 +156,8 @@ class FixVenueClient(VenueClient):
         return self._runner
 
     async def stop(self) -> None:
-        """Logs out and stops reconnecting."""
+        """Logs out, stops reconnecting and closes the sequence store (the client is done;
+        a new one continues the numbers from the store)."""
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):

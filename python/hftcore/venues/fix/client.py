@@ -87,9 +87,6 @@ class FixVenueClient(VenueClient):
         super().__init__(venue, instruments, event_sink)
         self.clock_ns = clock_ns
         self.session = FixSession(config, _ClientApplication(self), clock_ns=clock_ns)
-        self._symbols = {
-            fix_symbol(instrument_id): instrument_id for instrument_id in self._listings
-        }
         self._by_cl_ord_id: dict[str, ClientOrder] = {}
         self._current_cl_ord_id: dict[str, str] = {}
         self._requests: dict[str, str] = {}

@@ -20,7 +20,6 @@ from typing import Final
 from hftcore.errors import InvalidData, InvalidValue
 
 SOH: Final = "\x01"
-BEGIN_STRING: Final = "FIX.4.4"
 _PREFIX: Final = b"8=FIX.4.4\x019="
 _CHECKSUM_FIELD_SIZE: Final = 7  # "10=" + three digits + SOH
 MAX_BODY_LENGTH: Final = 1 << 20
@@ -30,9 +29,6 @@ MAX_BODY_LENGTH: Final = 1 << 20
 class Tag:
     """Tag numbers used by this package (FIX 4.4 names)."""
 
-    BEGIN_STRING = 8
-    BODY_LENGTH = 9
-    CHECKSUM = 10
     MSG_TYPE = 35
     MSG_SEQ_NUM = 34
     SENDER_COMP_ID = 49
@@ -55,7 +51,6 @@ class Tag:
     SESSION_REJECT_REASON = 373
     BUSINESS_REJECT_REF_ID = 379
     BUSINESS_REJECT_REASON = 380
-    ACCOUNT = 1
     AVG_PX = 6
     CL_ORD_ID = 11
     CUM_QTY = 14
@@ -88,23 +83,7 @@ class Tag:
     MISC_FEE_TYPE = 139
     NO_PARTY_IDS = 453
     PARTY_ID = 448
-    PARTY_ID_SOURCE = 447
-    PARTY_ROLE = 452
 
-
-HEADER_TAGS: Final = frozenset(
-    {
-        Tag.BEGIN_STRING,
-        Tag.BODY_LENGTH,
-        Tag.MSG_TYPE,
-        Tag.MSG_SEQ_NUM,
-        Tag.SENDER_COMP_ID,
-        Tag.TARGET_COMP_ID,
-        Tag.SENDING_TIME,
-        Tag.POSS_DUP_FLAG,
-        Tag.ORIG_SENDING_TIME,
-    }
-)
 
 _SUM_CHUNK: Final = 256
 """Bytes per adler32 call in :func:`byte_sum`: 256 * 255 stays below its modulus 65521."""
@@ -358,8 +337,6 @@ def _peek_seq_num(frame: bytes) -> int | None:
 
 
 __all__ = [
-    "BEGIN_STRING",
-    "HEADER_TAGS",
     "MAX_BODY_LENGTH",
     "SOH",
     "BadTagValue",

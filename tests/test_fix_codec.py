@@ -183,3 +183,24 @@ def test_stream_parser_drops_an_absurd_body_length() -> None:
     parser = FixStreamParser()
     out = parser.feed(b"8=FIX.4.4\x019=99999999999\x01" + encode_message([(35, "0")]))
     assert [type(item) for item in out] == [FixDecodeError, FixMessage]
+
+
+@given(
+    st.lists(st.binary(max_size=40), min_size=4, max_size=4),
+    st.lists(st.integers(min_value=1, max_value=600), max_size=12),
+)
+def test_stream_parser_recovers_every_message_between_random_garbage(
+    garbage: list[bytes], cuts: list[int]
+) -> None:
+    messages = [encode_message([(35, "0"), (34, seq), (58, "x" * seq)]) for seq in range(1, 5)]
+    junk = [g.replace(b"8", b"7") for g in garbage]  # garbage that cannot start a message
+    stream = b"".join(j + m for j, m in zip(junk, messages, strict=True))
+    parser = FixStreamParser()
+    out: list[FixMessage | FixDecodeError] = []
+    position = 0
+    for cut in [*sorted({min(cut, len(stream)) for cut in cuts}), len(stream)]:
+        out += parser.feed(stream[position:cut])
+        position = cut
+    assert [m.get(34) for m in out if isinstance(m, FixMessage)] == ["1", "2", "3", "4"]
+    assert parser.garbled_messages == 0
+    assert parser.garbage_bytes == sum(len(j) for j in junk)

@@ -393,6 +393,7 @@ def test_session_and_business_rejects_refuse_the_order_or_request() -> None:
     BusinessMessageReject: the OMS hears OrderRejected and OrderCancelRejected."""
     events: list[OrderEvent] = []
     received: list[str] = []
+    reject_reasons: list[str] = []
 
     async def venue(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         parser = FixStreamParser()
@@ -414,6 +415,8 @@ def test_session_and_business_rejects_refuse_the_order_or_request() -> None:
             for message in parser.feed(data):
                 assert isinstance(message, FixMessage)
                 received.append(message.msg_type)
+                if message.msg_type == "3":
+                    reject_reasons.append(message.require(Tag.SESSION_REJECT_REASON))
                 number = message.require(Tag.MSG_SEQ_NUM)
                 match message.msg_type:
                     case "A":
@@ -423,6 +426,10 @@ def test_session_and_business_rejects_refuse_the_order_or_request() -> None:
                     case "D":
                         cl_ord_id = message.require(Tag.CL_ORD_ID)
                         send("8", [(37, "V1"), (11, cl_ord_id), (17, "E1"), (150, "0"), (39, "0")])
+                        # A fill whose MiscFees group says two instances and has one.
+                        fill = [(37, "V1"), (11, cl_ord_id), (17, "E2"), (150, "F"), (39, "1")]
+                        fees = [(136, 2), (137, "0.1"), (138, "USDT")]
+                        send("8", [*fill, (31, "64000.0"), (32, "0.05"), *fees])
                     case "F":
                         ref = message.require(Tag.CL_ORD_ID)
                         send("j", [(45, number), (372, "F"), (379, ref), (380, 3), (58, "halted")])
@@ -454,4 +461,6 @@ def test_session_and_business_rejects_refuse_the_order_or_request() -> None:
     assert client.order("bad").closed
     assert not client.order("good").closed
     assert client.session.stats.rejects_received == 1
-    assert received == ["A", "D", "D", "F", "5"]
+    assert received == ["A", "D", "D", "3", "F", "5"]
+    assert reject_reasons == ["16"]  # incorrect NumInGroup count
+    assert client.order("good").filled == 0  # the malformed fill changed nothing

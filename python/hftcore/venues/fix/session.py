@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from hftcore.errors import InvalidValue
+from hftcore.errors import HftcoreError, InvalidValue
 from hftcore.venues.fix.codec import (
     BadTagValue,
     Field,
@@ -66,6 +66,7 @@ class SessionRejectReason:
     INCORRECT_DATA_FORMAT = 6
     COMP_ID_PROBLEM = 9
     INVALID_MSG_TYPE = 11
+    INCORRECT_NUM_IN_GROUP_COUNT = 16
 
 
 class UnsupportedMessageType(InvalidValue):
@@ -480,6 +481,13 @@ class FixSession:
             self.send_reject(
                 seq, SessionRejectReason.INVALID_MSG_TYPE, error.message, None, msg_type
             )
+        except FixDecodeError as error:  # a repeating group whose count is wrong
+            self.send_reject(
+                seq, SessionRejectReason.INCORRECT_NUM_IN_GROUP_COUNT, error.message, None, msg_type
+            )
+        except HftcoreError as error:
+            # Anything else the application cannot take: refused, the session goes on.
+            self.send_reject(seq, SessionRejectReason.VALUE_INCORRECT, str(error), None, msg_type)
         self._advance_target(next_seq)
 
     def _advance_target(self, seq: int) -> None:

@@ -222,9 +222,10 @@ def test_garbage_and_a_bad_checksum_are_counted_and_the_gap_is_resent() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "header", "reason", "ref_tag"),
+    ("msg_type", "body", "header", "reason", "ref_tag"),
     [
         (
+            "D",
             [
                 (Tag.CL_ORD_ID, "X"),
                 (Tag.SYMBOL, "BTCUSDT"),
@@ -235,20 +236,27 @@ def test_garbage_and_a_bad_checksum_are_counted_and_the_gap_is_resent() -> None:
             "1",
             "54",
         ),
-        ([*order_body("X", side="9")], [], "5", "54"),
-        ([*order_body("X", price="65000.05")], [], "5", "44"),
-        ([*order_body("X")], [(Tag.POSS_DUP_FLAG, "Y")], "1", "122"),
+        ("D", [*order_body("X", side="9")], [], "5", "54"),
+        ("D", [*order_body("X", price="65000.05")], [], "5", "44"),
+        ("D", [*order_body("X")], [(Tag.POSS_DUP_FLAG, "Y")], "1", "122"),
+        ("2", [(Tag.BEGIN_SEQ_NO, 0), (Tag.END_SEQ_NO, 0)], [], "5", "7"),
     ],
-    ids=["missing-side", "unknown-side", "price-off-grid", "possdup-without-origsendingtime"],
+    ids=[
+        "missing-side",
+        "unknown-side",
+        "price-off-grid",
+        "possdup-without-origsendingtime",
+        "resend-from-zero",
+    ],
 )
 def test_bad_messages_get_a_session_reject_and_change_nothing(
-    body: list[Field], header: list[Field], reason: str, ref_tag: str
+    msg_type: str, body: list[Field], header: list[Field], reason: str, ref_tag: str
 ) -> None:
     seen: dict[str, FixMessage] = {}
 
     async def scenario(simulator: FixVenueSimulator, port: int) -> None:
         peer = await logged_on_peer(port)
-        peer.send("D", body, header=header)
+        peer.send(msg_type, body, header=header)
         seen["reject"] = await peer.receive("3")
         peer.new_order("GOOD")
         seen["report"] = await peer.receive("8")
@@ -259,7 +267,7 @@ def test_bad_messages_get_a_session_reject_and_change_nothing(
     assert reject.get(Tag.REF_SEQ_NUM) == "2"
     assert reject.get(Tag.SESSION_REJECT_REASON) == reason
     assert reject.get(Tag.REF_TAG_ID) == ref_tag
-    assert reject.get(Tag.REF_MSG_TYPE) == "D"
+    assert reject.get(Tag.REF_MSG_TYPE) == msg_type
     assert seen["report"].get(Tag.CL_ORD_ID) == "GOOD"
     assert simulator.venue_of("CLIENT").open_orders() == ["GOOD"]
     assert simulator.session("CLIENT").stats.rejects_sent == 1

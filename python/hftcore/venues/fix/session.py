@@ -594,6 +594,10 @@ class FixSession:
         messages and missing ones as SequenceReset-GapFill."""
         begin = message.require_int(Tag.BEGIN_SEQ_NO)
         end = message.require_int(Tag.END_SEQ_NO)
+        if begin < 1:
+            raise BadTagValue(Tag.BEGIN_SEQ_NO, str(begin))
+        if end != 0 and end < begin:
+            raise BadTagValue(Tag.END_SEQ_NO, str(end))
         last = self.store.next_sender_seq - 1
         if end == 0 or end > last:
             end = last

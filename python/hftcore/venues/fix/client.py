@@ -105,6 +105,8 @@ class FixVenueClient(VenueClient):
             iceberg=True,
         )
         self._runner: asyncio.Task[None] | None = None
+        self.stopping = False
+        """Set by :meth:`stop`: a disconnection from then on is expected."""
 
     @property
     def capabilities(self) -> VenueCapabilities:
@@ -155,6 +157,7 @@ class FixVenueClient(VenueClient):
     async def stop(self) -> None:
         """Logs out, stops reconnecting and closes the sequence store (the client is done;
         a new one continues the numbers from the store)."""
+        self.stopping = True
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -411,7 +414,9 @@ class _ClientApplication(FixApplication):
         logger.info("%s: FIX session logged on", self._client.venue)
 
     def on_logout(self, session: FixSession) -> None:
-        logger.warning("%s: FIX session disconnected", self._client.venue)
+        # After stop() this is the expected end; otherwise the connection was lost.
+        level = logging.INFO if self._client.stopping else logging.WARNING
+        logger.log(level, "%s: FIX session disconnected", self._client.venue)
 
     def on_message(
         self, session: FixSession, message: FixMessage, possible_duplicate: bool

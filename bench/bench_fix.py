@@ -1,6 +1,7 @@
-"""FIX 4.4 codec speed: encoding NewOrderSingles, decoding ExecutionReports, and cutting a TCP
-byte stream into messages, each over a batch of ``MESSAGES`` messages (ns per message = the
-batch time / ``MESSAGES``; messages/s = ``MESSAGES`` / the batch time).
+"""FIX 4.4 speed. The codec: encoding NewOrderSingles, decoding ExecutionReports, and cutting a
+TCP byte stream into messages, each over a batch of ``MESSAGES`` messages (ns per message = the
+batch time / ``MESSAGES``; messages/s = ``MESSAGES`` / the batch time). The whole path: order
+round trips from the venue client to the simulator over loopback (p50/p99 in extra_info).
 
 Run with timings: ``.venv/bin/pytest bench/bench_fix.py --benchmark-enable``. In the test suite
 these run once each with timings off, and the round trips are still asserted.
@@ -8,8 +9,13 @@ these run once each with timings off, and the round trips are still asserted.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+from hftcore import Instrument
+from hftcore.model.events import OrderSpec
+from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
 from hftcore.venues.fix.codec import (
     Field,
     FixMessage,
@@ -23,6 +29,7 @@ Benchmark = Any
 MESSAGES = 10_000
 CHUNK = 4096
 """Bytes per socket read in the stream benchmark."""
+BTC = Instrument("BTCUSDT.SIM", "0.1", 1, "0.001", 3)
 
 
 def new_order_single(seq: int) -> list[Field]:
@@ -118,3 +125,48 @@ def test_parse_execution_report_stream(benchmark: Benchmark) -> None:
     exec_ids = benchmark(parse_stream, chunks)
     assert exec_ids == [f"SIM-{seq}" for seq in range(1, MESSAGES + 1)]
     benchmark.extra_info["messages"] = MESSAGES
+
+
+ROUND_TRIPS = 500
+
+
+def order_round_trips(count: int) -> list[int]:
+    """``count`` limit orders, one at a time, from a FixVenueClient to the FIX venue simulator
+    over loopback TCP: ns from ``submit`` to the ``OrderAccepted`` event of each (encode, the
+    session, the socket, the simulator's decode, the matching engine, its ExecutionReport back,
+    our decode and mapping)."""
+
+    async def run() -> list[int]:
+        simulator = FixVenueSimulator("SIM", {BTC: "USDT"}, [FixSessionConfig("VENUE", "US")])
+        port = await simulator.start()
+        accepted = asyncio.Event()
+        client = FixVenueClient(
+            "SIM",
+            {BTC: "USDT"},
+            FixSessionConfig("US", "VENUE", port=port),
+            event_sink=lambda event: accepted.set(),
+        )
+        await client.connect()
+        latencies = []
+        for n in range(count):
+            accepted.clear()
+            start = time.perf_counter_ns()
+            client.submit(
+                f"S1-{n}", OrderSpec(BTC.instrument_id, 0, 1, 1, price=600_000), n, strategy_id="S1"
+            )
+            await accepted.wait()
+            latencies.append(time.perf_counter_ns() - start)
+        await client.stop()
+        await simulator.stop()
+        assert simulator.venue_of("US").open_orders() == [f"S1-{n}" for n in range(count)]
+        return latencies
+
+    return asyncio.run(run())
+
+
+def test_order_round_trip_over_loopback(benchmark: Benchmark) -> None:
+    latencies = benchmark.pedantic(order_round_trips, args=(ROUND_TRIPS,), rounds=3)
+    assert len(latencies) == ROUND_TRIPS
+    ordered = sorted(latencies)
+    benchmark.extra_info["p50_us"] = ordered[len(ordered) // 2] / 1000
+    benchmark.extra_info["p99_us"] = ordered[len(ordered) * 99 // 100] / 1000

@@ -181,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
             description="One line per dataset: instrument, data type, rows, time span.",
         )
     )
+
+    from hftcore.venues.fix.command import add_fix_venue_arguments
+
+    add_fix_venue_arguments(
+        commands.add_parser(
+            "fix-venue", help="a FIX 4.4 venue (acceptor) over the matching engine, for FIX clients"
+        )
+    )
     return parser
 
 
@@ -199,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hftcore.agents.table import table_command
 
         return table_command(args, sys.stdout, sys.stderr)
+    if args.command == "fix-venue":
+        from hftcore.venues.fix.command import fix_venue_command
+
+        return fix_venue_command(args, sys.stdout, sys.stderr)
     from hftcore.data.commands import import_command, list_command
 
     if args.data_command == "import":

@@ -84,7 +84,7 @@ def test_concentration_by_hand() -> None:
     assert result.effective_positions == pytest.approx(1 / 0.38)
     assert result.top == [("A", 0.5), ("B", 0.3)]
     assert result.top_share == pytest.approx(0.8)
-    equal = exposure.concentration({str(i): 10 for i in range(8)})
+    equal = exposure.concentration({str(i): np.float64(10.0) for i in range(8)})
     assert equal.hhi == pytest.approx(1 / 8)
 
 
@@ -114,7 +114,8 @@ def test_exposure_by_group_is_exact() -> None:
         ),
         (lambda: exposure.concentration({}), "EMPTY"),
         (lambda: exposure.concentration({"A": 0}), "NO_EXPOSURE"),
-        (lambda: exposure.concentration({"A": float("inf")}), "NOT_FINITE"),
+        (lambda: exposure.concentration({"A": float("inf")}), "NOT_A_NUMBER"),
+        (lambda: exposure.concentration({"A": [1.0]}), "NOT_A_NUMBER"),
         (lambda: exposure.exposure_by_group({"A": 1}, {"B": "x"}), "UNLABELLED_POSITION"),
     ],
 )

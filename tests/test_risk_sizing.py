@@ -279,3 +279,29 @@ def test_bad_input_raises_a_coded_error(call: object, code: str) -> None:
     with pytest.raises(InvalidValue) as error:
         call()  # type: ignore[operator]
     assert error.value.code == code
+
+
+def test_order_towards_a_target_counts_open_orders_and_stays_within_limits() -> None:
+    limits = InstrumentLimits(max_long_position=500)
+    gate, main, _ = _gate(AccountLimits(), limits, 100, 0)
+    assert sizing.order_towards(gate, main, 100, 10_000, instrument_limits=limits) == (
+        0,
+        RejectReason.APPROVED,
+    )
+    assert gate.check_order(1, 0, BUY, 9_900, 50, 1) == RejectReason.APPROVED  # 50 on the way
+    assert sizing.order_towards(gate, main, 300, 10_000, instrument_limits=limits) == (
+        150,
+        RejectReason.APPROVED,
+    )
+    assert sizing.order_towards(gate, main, 1_000, 10_000, instrument_limits=limits) == (
+        350,
+        RejectReason.MAX_LONG_POSITION,
+    )
+    assert sizing.order_towards(gate, main, -100, 10_000, instrument_limits=limits) == (
+        -200,
+        RejectReason.APPROVED,
+    )
+    money = 25_000.0  # a sizing rule's output, in money, at 100.00
+    target = sizing.target_lots(money, 100.0, main)
+    assert target == 250
+    assert sizing.order_towards(gate, main, target, 10_000).lots == 100  # 250 - 100 - 50

@@ -1,8 +1,8 @@
 """Concentration and gross/net exposure of a portfolio, grouped by any label.
 
 Exposures are money (the signed value of each position in one currency). Sums are exact:
-amounts are taken as the decimals they print as (``Decimal(str(x))`` for a float) and added as
-``Decimal``, so a limit compared against them is never off by float rounding.
+amounts are taken as the decimals they print as (:func:`hftcore.model.money.to_decimal`) and
+added as ``Decimal``, so a limit compared against them is never off by float rounding.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from hftcore.errors import InvalidValue
+from hftcore.model.money import to_decimal
 from hftcore.risk import _checks as checks
 
-__all__ = ["Concentration", "GroupExposure", "concentration", "exposure_by_group", "to_decimal"]
+__all__ = ["Concentration", "GroupExposure", "concentration", "exposure_by_group"]
 
 
 class Concentration(NamedTuple):
@@ -40,18 +41,17 @@ class GroupExposure(NamedTuple):
     short: Decimal
 
 
-def to_decimal(name: str, value: object) -> Decimal:
-    """A finite amount as an exact ``Decimal`` (a float as the decimal it prints as)."""
-    checks.number(name, value)
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def _amounts(exposures: Mapping[str, object]) -> dict[str, Decimal]:
     if not isinstance(exposures, Mapping) or not exposures:
         raise InvalidValue("EMPTY", "exposures must be a non-empty mapping of name -> amount")
-    return {
-        str(name): to_decimal(f"exposures[{name!r}]", value) for name, value in exposures.items()
-    }
+    amounts: dict[str, Decimal] = {}
+    for name, value in exposures.items():
+        # a NumPy scalar as the Python number it holds (its repr is not a decimal)
+        plain = value.item() if isinstance(value, np.generic) else value
+        if not isinstance(plain, int | float | str | Decimal):
+            raise InvalidValue("NOT_A_NUMBER", f"exposures[{name!r}] is not an amount: {value!r}")
+        amounts[str(name)] = to_decimal(plain, f"exposures[{name!r}]")
+    return amounts
 
 
 def concentration(exposures: Mapping[str, object], *, top_n: int = 5) -> Concentration:

@@ -122,15 +122,12 @@ def _levels(name: str, values: list[Decimal]) -> list[Fraction]:
     return sorted(level for level in levels if level is not None)
 
 
-def _text(value: Fraction | Decimal | int) -> str:
-    if isinstance(value, Fraction):
-        return str(Decimal(value.numerator) / Decimal(value.denominator))
-    return str(value)
+def _text(value: Fraction) -> str:
+    """A ratio as decimal text (28 significant digits where it does not terminate)."""
+    return str(Decimal(value.numerator) / Decimal(value.denominator))
 
 
-def _money(units: int | Fraction) -> str:
-    if isinstance(units, Fraction):
-        return _text(units / MONEY_UNIT)
+def _money(units: int) -> str:
     return str(money_to_decimal(units))
 
 

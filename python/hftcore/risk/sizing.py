@@ -34,6 +34,7 @@ __all__ = [
     "kelly_fraction",
     "kelly_from_returns",
     "kelly_multi_asset",
+    "order_towards",
     "risk_contributions",
     "risk_parity_weights",
     "target_lots",
@@ -385,6 +386,37 @@ def clip_to_gate(
     if wanted < instrument.min_quantity:
         return GateClip(0, RejectReason.QUANTITY_OUT_OF_RANGE)
     return GateClip(wanted if buying else -wanted, binding)
+
+
+def order_towards(
+    gate: RiskGate,
+    instrument: Instrument,
+    target_lots: int,
+    price_ticks: int,
+    *,
+    instrument_limits: InstrumentLimits | None = None,
+    account_limits: AccountLimits | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+) -> GateClip:
+    """The order (signed lots) that moves the gate's position in ``instrument`` toward the
+    signed ``target_lots`` (a sizing rule's output through :func:`target_lots`), counting the
+    orders already open on that side as on their way, cut by :func:`clip_to_gate`."""
+    if isinstance(target_lots, bool) or not isinstance(target_lots, int):
+        raise InvalidValue("NOT_INTEGER", f"target_lots must be an int, got {target_lots!r}")
+    state = gate.position(gate.instrument_index(instrument.instrument_id))
+    if target_lots > state.position:
+        wanted = max(target_lots - state.position - state.open_buy_quantity, 0)
+    else:
+        wanted = min(target_lots - state.position + state.open_sell_quantity, 0)
+    return clip_to_gate(
+        gate,
+        instrument,
+        wanted,
+        price_ticks,
+        instrument_limits=instrument_limits,
+        account_limits=account_limits,
+        instruments=instruments,
+    )
 
 
 def _exposure_room(

@@ -116,7 +116,7 @@ def _validated(positions: Sequence[StressPosition]) -> list[StressPosition]:
     return list(positions)
 
 
-def _shock_moves(shock: Shock) -> None:
+def _check_shock(shock: Shock) -> None:
     for group in (shock.factors, shock.sectors, shock.assets, shock.fx):
         for key, move in group.items():
             checks.number(f"{shock.name}[{key!r}]", move)
@@ -131,7 +131,7 @@ def apply_shock(
     """The P&L of ``positions`` under ``shock`` (see the module docs), by position and by
     factor, and the limits it breaches."""
     book = _validated(positions)
-    _shock_moves(shock)
+    _check_shock(shock)
     by_position: dict[str, float] = {}
     by_factor: dict[str, float] = {}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from agent_helpers import RecordingEnsemble
 from hftcore.agents.table import SPECIALISTS, bar_node
 from hftcore.data.loaders import import_bundled
+from hftcore.model.events import OrderFilled
 from hftcore.node.backtest import backtest_from_catalog, bundled_bar_events, run_bars
 from hftcore.node.config import load_config, parse_config
 from hftcore.node.paper import PaperSession
@@ -43,6 +44,8 @@ def test_an_ensemble_decides_the_same_in_paper_mode_as_in_a_backtest(tmp_path: P
         environ={},
     )
     session = PaperSession(config, bars, speed=1e9)
+    paper_fills_seen: list[OrderFilled] = []
+    session.node.bus.subscribe("events.fill.>", paper_fills_seen.append)
     try:
         processed = asyncio.run(session.run())
         paper = session.node.strategies["ENS"]
@@ -55,15 +58,25 @@ def test_an_ensemble_decides_the_same_in_paper_mode_as_in_a_backtest(tmp_path: P
     node = bar_node([instrument], 1_000_000, 0.0)
     backtest = load_strategy_class(ENSEMBLE)("ENS", params)
     node.add_strategy(backtest)
+    backtest_fills: list[OrderFilled] = []
+    node.bus.subscribe("events.fill.>", backtest_fills.append)
     run_bars(node, bars)
-    # The same views bar by bar (paper stamps bars with the live clock, so compare the views,
-    # not the times).
+    # The same views bar by bar (paper stamps bars with the live clock: compare the views, not
+    # the times).
     assert isinstance(paper, RecordingEnsemble)
     assert isinstance(backtest, RecordingEnsemble)
     assert len(paper.published) == len(backtest.published) > 500
     assert [(s.direction, s.reason) for s in paper.published] == [
         (s.direction, s.reason) for s in backtest.published
     ]
+
+    # And the same fills: what a strategy sends at a bar's close is stamped with the bar's
+    # time in paper mode too, so the bar venue fills it on the next bar in both modes.
+    def terms(fills: list[OrderFilled]) -> list[tuple[int, int, int]]:
+        return [(fill.side, fill.last_price, fill.last_quantity) for fill in fills]
+
+    assert len(paper_fills_seen) > 5
+    assert terms(paper_fills_seen) == terms(backtest_fills)
 
 
 CONFIG = """

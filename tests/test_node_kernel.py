@@ -168,3 +168,18 @@ def test_data_lane_is_bounded_and_counts_refusals() -> None:
     assert inbox.dropped_data == 1
     assert inbox.get_nowait() == ("command", "cancel")
     assert inbox.get_nowait() == ("data", 0)
+
+
+def test_a_held_live_clock_reads_the_event_time_and_refuses_bad_holds() -> None:
+    clock = LiveClock()
+    past = clock.timestamp_ns() - 5_000_000_000
+    with clock.held_at(past):
+        assert clock.timestamp_ns() == past
+        with pytest.raises(InvalidValue, match="CLOCK_HELD"), clock.held_at(past):
+            pass
+    assert clock.timestamp_ns() > past + 4_000_000_000
+    future = clock.timestamp_ns() + 60_000_000_000
+    with pytest.raises(InvalidValue, match="INVALID_TIMESTAMP"), clock.held_at(future):
+        pass
+    with pytest.raises(InvalidValue, match="INVALID_TIMESTAMP"), clock.held_at(True):  # type: ignore[arg-type]
+        pass

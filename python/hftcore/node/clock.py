@@ -9,11 +9,12 @@ the same code runs in backtest, paper and live.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hftcore.errors import InvalidValue
@@ -183,15 +184,34 @@ class SimulatedClock(Clock):
 
 
 class LiveClock(Clock):
-    """Wall-clock time; timers fire from the running asyncio loop."""
+    """Wall-clock time; timers fire from the running asyncio loop.
+
+    While :meth:`held_at` holds it, the clock reads the time of the event being handled: what a
+    strategy does in reaction to a data event is stamped with that event's time, as on a
+    simulated clock, so a paper session and a backtest of the same data decide and fill alike.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__()
         self._loop = loop
         self._handles: dict[str, asyncio.TimerHandle] = {}
+        self._held: int | None = None
 
     def timestamp_ns(self) -> int:
-        return time.time_ns()
+        return self._held if self._held is not None else time.time_ns()
+
+    @contextlib.contextmanager
+    def held_at(self, ts: int) -> Iterator[None]:
+        """Reads ``ts`` inside the ``with`` block (no later than the wall clock)."""
+        if isinstance(ts, bool) or not isinstance(ts, int) or ts > time.time_ns():
+            raise InvalidValue("INVALID_TIMESTAMP", f"hold the clock at a past ns time, not {ts!r}")
+        if self._held is not None:
+            raise InvalidValue("CLOCK_HELD", "the live clock is already held")
+        self._held = ts
+        try:
+            yield
+        finally:
+            self._held = None
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -276,7 +276,10 @@ class PaperSession:
                 self.store.put_meta(REPLAY_POSITION_KEY, index + 1)
                 now = self.clock.timestamp_ns()
                 self.node.advance_to(now)
-                self.node.process_bar(msgspec.structs.replace(bar, ts_event=now, ts_init=now))
+                # Reactions to the bar are stamped with its time, as in a backtest: an order
+                # sent at a bar's close is eligible for the next bar at the bar venue.
+                with self.clock.held_at(now):
+                    self.node.process_bar(msgspec.structs.replace(bar, ts_event=now, ts_init=now))
                 self.bars_processed += 1
             if deadline is not None and not stop.is_set():
                 with contextlib.suppress(TimeoutError):

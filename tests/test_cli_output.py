@@ -193,6 +193,20 @@ def test_backtest_data_types_and_out_of_order_errors_on_the_command_line(
         main([*base, "--data-types", "ticks"])
     assert "--data-types" in capsys.readouterr().err
 
+    # Another tool rewrites the file with two rows swapped: the error names file and row,
+    # and --sort replays the rows in time order instead.
+    import pyarrow.parquet as pq
+
+    (part,) = catalog.info("AAA.SIM", "quotes").files
+    table = pq.read_table(part)
+    pq.write_table(table.take([0, 1, 3, 2, *range(4, count)]), part)
+    assert main([*base, "--json", str(saved)]) == 2
+    error = capsys.readouterr().err
+    assert "OUT_OF_ORDER" in error
+    assert f"{part} row 3" in error
+    assert main([*base, "--sort", "--json", str(saved)]) == 0
+    assert BacktestResult.from_json(saved.read_bytes()).fills[0].price == 100.01
+
 
 def run_on_terminal(monkeypatch: pytest.MonkeyPatch, arguments: list[str]) -> tuple[int, str]:
     terminal = Terminal()

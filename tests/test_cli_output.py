@@ -193,6 +193,20 @@ def test_backtest_data_types_and_out_of_order_errors_on_the_command_line(
         main([*base, "--data-types", "ticks"])
     assert "--data-types" in capsys.readouterr().err
 
+    # Another tool rewrites the file with two rows swapped: the error names file and row,
+    # and --sort replays the rows in time order instead.
+    import pyarrow.parquet as pq
+
+    (part,) = catalog.info("AAA.SIM", "quotes").files
+    table = pq.read_table(part)
+    pq.write_table(table.take([0, 1, 3, 2, *range(4, count)]), part)
+    assert main([*base, "--json", str(saved)]) == 2
+    error = capsys.readouterr().err
+    assert "OUT_OF_ORDER" in error
+    assert f"{part} row 3" in error
+    assert main([*base, "--sort", "--json", str(saved)]) == 0
+    assert BacktestResult.from_json(saved.read_bytes()).fills[0].price == 100.01
+
 
 def run_on_terminal(monkeypatch: pytest.MonkeyPatch, arguments: list[str]) -> tuple[int, str]:
     terminal = Terminal()
@@ -234,8 +248,9 @@ def test_progress_bars_show_on_a_terminal_unless_quiet(
     )
     assert status == 0
     before, _, tables = shown.partition("hftcore demo: 20,000")
-    assert "demo" in before
     assert f"{len(DEMO_STAGES)}/{len(DEMO_STAGES)}" in before
+    for stage in DEMO_STAGES:  # the bar names each stage as it runs
+        assert f"demo: {stage}" in before
     for stage in ("generate L3 order flow", "risk gate + matching engine"):
         assert stage in tables
     assert "SMA crossover backtest on real MSFT daily bars" in tables

@@ -226,12 +226,12 @@ def _demo(args: argparse.Namespace) -> int:
     with progress_bar(console, "demo", enabled=show_progress(args.quiet), counted=True) as update:
 
         def on_stage(name: str) -> None:
-            update(DEMO_STAGES.index(name), len(DEMO_STAGES))
+            update(DEMO_STAGES.index(name), len(DEMO_STAGES), f"demo: {name}")
 
         report = run_demo(
             events=args.events, seed=args.seed, report_path=args.report, on_stage=on_stage
         )
-        update(len(DEMO_STAGES), len(DEMO_STAGES))
+        update(len(DEMO_STAGES), len(DEMO_STAGES), "demo")
     for table in demo_tables(report):
         console.print(table)
     return 0

@@ -9,9 +9,9 @@ file or another program holds the tables alone, the same on every run.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from hftcore.demo import DemoReport
 
 __all__ = [
+    "ProgressUpdate",
     "demo_tables",
     "key_value_table",
     "make_console",
@@ -63,13 +64,19 @@ def show_progress(quiet: bool, file: TextIO | None = None) -> bool:
     return not quiet and _is_terminal(sys.stdout if file is None else file)
 
 
+class ProgressUpdate(Protocol):
+    def __call__(self, done: int, total: int, description: str | None = None) -> None:
+        """Moves the bar to ``done`` of ``total`` (and shows ``description``, if given)."""
+
+
 @contextmanager
 def progress_bar(
     console: Console, description: str, *, enabled: bool, counted: bool = False
-) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar while the block runs; yields ``update(done, total)``. Disabled, nothing
-    is drawn and ``update`` does nothing. ``counted`` shows ``done/total`` (items) instead of
-    a percentage (e.g. of data time)."""
+) -> Iterator[ProgressUpdate]:
+    """A progress bar while the block runs; yields ``update(done, total, description=None)``
+    (usable as a library's ``progress(done, total)`` callback). Disabled, nothing is drawn and
+    ``update`` does nothing. ``counted`` shows ``done/total`` (items) instead of a percentage
+    (e.g. of data time)."""
     if not enabled:
         yield _ignore
         return
@@ -85,13 +92,20 @@ def progress_bar(
     ) as progress:
         task = progress.add_task(description, total=None)
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def update(done: int, total: int, description: str | None = None) -> None:
+            # A new description is drawn at once, however short its stage.
+            progress.update(
+                task,
+                completed=done,
+                total=total,
+                description=description,
+                refresh=description is not None,
+            )
 
         yield update
 
 
-def _ignore(done: int, total: int) -> None:
+def _ignore(done: int, total: int, description: str | None = None) -> None:
     """The update of a progress bar that is not drawn."""
 
 
@@ -108,8 +122,9 @@ def statistics_table(result: BacktestResult, title: str = "Backtest statistics")
 def key_value_table(
     title: str, rows: Mapping[str, object], headers: Sequence[str] = ("", "")
 ) -> Table:
-    """A two-column table of labelled values (numbers grouped by thousands)."""
-    table = Table(title=title, title_justify="left")
+    """A two-column table of labelled values (numbers grouped by thousands); no header row
+    when the headers are empty, and at least as wide as its title."""
+    table = Table(title=title, title_justify="left", show_header=any(headers), min_width=len(title))
     table.add_column(headers[0])
     table.add_column(headers[1], justify="right")
     for name, value in rows.items():

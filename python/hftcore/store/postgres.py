@@ -14,6 +14,7 @@ a retry whose first attempt did commit land once (reported as this call's write,
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ class PostgresEventStore(EventStore):
         if connect_timeout <= 0:
             raise InvalidValue("INVALID_TIMEOUT", "connect_timeout must be > 0 seconds")
         self.schema = schema
+        self._lock_key = f"hftcore.store:{schema}"
         self._dsn = dsn
         self._connect_timeout = connect_timeout
         self._events_table = f'"{schema}".events'
@@ -87,7 +89,7 @@ class PostgresEventStore(EventStore):
         try:
             conn.execute("SET synchronous_commit = on")
             locked = conn.execute(
-                "SELECT pg_try_advisory_lock(hashtext(%s))", (f"hftcore.store:{self.schema}",)
+                "SELECT pg_try_advisory_lock(hashtext(%s))", (self._lock_key,)
             ).fetchone()
             if locked is None or locked[0] is not True:
                 raise StoreError(
@@ -210,6 +212,10 @@ class PostgresEventStore(EventStore):
 
     def _close(self) -> None:
         self._closed = True
+        # The server drops a session's advisory lock only once it has seen the disconnect,
+        # after close() returns: unlock first, so the next writer never finds it still taken.
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._lock_key,))
         self._conn.close()
 
 

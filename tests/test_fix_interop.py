@@ -12,6 +12,7 @@ from fix_helpers import free_port, wait_until
 from hftcore import Instrument
 from hftcore.model.events import (
     OrderAccepted,
+    OrderCanceled,
     OrderEvent,
     OrderFilled,
     OrderSpec,
@@ -198,6 +199,7 @@ def test_heartbeats_both_ways_and_reset_on_logon_with_quickfix(tmp_path: Path) -
         tmp_path / "qf", connection_type="acceptor", sender="QFVENUE", target="US", port=port
     )
     numbers: list[tuple[int, int]] = []
+    events: list[OrderEvent] = []
 
     def config(reset: bool) -> FixSessionConfig:
         return FixSessionConfig(
@@ -212,8 +214,14 @@ def test_heartbeats_both_ways_and_reset_on_logon_with_quickfix(tmp_path: Path) -
     async def scenario() -> FixVenueClient:
         acceptor = start_engine(settings, peer, acceptor=True)
         try:
-            client = FixVenueClient("SIM", {BTC: "USDT"}, config(reset=False))
+            client = FixVenueClient(
+                "SIM", {BTC: "USDT"}, config(reset=False), event_sink=events.append
+            )
             await client.connect()
+            client.submit("S1-1", limit(1, 100, 700_000), 1, strategy_id="S1")
+            await wait_until(lambda: len(events) == 1)
+            client.cancel("S1-1", 2)
+            await wait_until(lambda: len(events) == 2)
             # Silence on both sides' application level: only heartbeats keep the session up.
             await wait_until(lambda: len(peer.admin("0")) >= 3)
             await wait_until(lambda: client.session.stats.messages_received >= 4)
@@ -229,7 +237,10 @@ def test_heartbeats_both_ways_and_reset_on_logon_with_quickfix(tmp_path: Path) -
         return client
 
     client = asyncio.run(scenario())
-    assert numbers[0][0] >= 5  # Logon, three or more Heartbeats, Logout
+    assert [type(event) for event in events] == [OrderAccepted, OrderCanceled]
+    assert [m.msg_type for m in peer.app_messages] == ["D", "F"]
+    assert peer.app_messages[1].fields[41] == "S1-1"
+    assert numbers[0][0] >= 7  # Logon, D, F, three or more Heartbeats, Logout
     assert numbers[1] == (2, 2)  # ResetSeqNumFlag=Y: their engine started over with us
     assert peer.logons == 2
     assert client.session.stats.heartbeat_timeouts == 0

@@ -647,7 +647,7 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
         await until(lambda: any(isinstance(e, OrderCanceled) for e in events))
         server.user_connected.clear()
         await server.push_user_event({"e": "listenKeyExpired", "E": 1, "listenKey": "LISTENKEY1"})
-        await until(lambda: execution.user_stream.counters.connects == 3)
+        await until(lambda: execution.session.counters.connects == 3)
 
     server, execution, events = with_execution(body, handler)
     queried = [
@@ -679,7 +679,7 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
     keys = [m for m, path, _ in server.rest_calls if path == "/api/v3/userDataStream"]
     assert keys.count("POST") == 2  # a new listen key after the expiry
     assert len(server.user_connections) == 3
-    assert execution.user_stream.counters.connects == 3
+    assert execution.session.counters.connects == 3
 
 
 def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said() -> None:

@@ -16,9 +16,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import msgspec
 
@@ -27,7 +26,7 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderFilled
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
+from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities
 from hftcore.venues.binance.config import BinanceConfig
 from hftcore.venues.binance.rest import BinanceRest, Params
 from hftcore.venues.binance.wire import (
@@ -43,6 +42,8 @@ from hftcore.venues.binance.wire import (
 from hftcore.venues.live import (
     FeedCounters,
     Frame,
+    LiveVenueClient,
+    VenueCommand,
     VenueRequestError,
     WebSocketSession,
     WireNumbers,
@@ -60,18 +61,12 @@ _TIME_IN_FORCE = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FO
 _SIDE = ("BUY", "SELL")
 _CLOSED_STATUSES = frozenset({"CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH", "FILLED"})
 
-Command = Literal["SUBMIT", "CANCEL"]
 
+class BinanceExecution(LiveVenueClient):
+    """Live order entry at Binance spot (see the module docs); ``session`` is the user data
+    stream."""
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    command: Command
-    order: ClientOrder
-
-
-class BinanceExecution(VenueClient):
-    """Live order entry at Binance spot. Call :meth:`start` inside the event loop (it starts
-    the command sender and the user data stream) and :meth:`stop` to end them."""
+    session: _UserStream
 
     def __init__(
         self,
@@ -103,11 +98,9 @@ class BinanceExecution(VenueClient):
             for instrument_id, listing in self._listings.items()
         }
         self._by_symbol = {config.symbol(iid): iid for iid in self._listings}
-        self._outbox: asyncio.Queue[_Request] = asyncio.Queue()
         self._trade_ids: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.user_stream = _UserStream(self, rng)
-        self.counters = self.user_stream.counters
+        self.session = _UserStream(self, rng)
+        self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
             order_types=frozenset(
                 {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT}
@@ -120,35 +113,11 @@ class BinanceExecution(VenueClient):
     def capabilities(self) -> VenueCapabilities:
         return self._capabilities
 
-    # ----- lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._spawn(self._send_loop())
-        self._spawn(self.user_stream.run())
-
     async def stop(self) -> None:
-        await self.user_stream.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await super().stop()
         await self.rest.close()
 
-    async def drain(self) -> None:
-        """Waits until every queued command has been sent and answered."""
-        await self._outbox.join()
-
-    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # ----- VenueClient hooks ------------------------------------------------------------------
-
-    def advance_to(self, ts: int) -> None:
-        """Live: the venue keeps its own time; nothing to move."""
-
-    def _check_time(self, instrument_id: str, ts: int) -> None:
-        """Live: commands carry the node's clock and the venue its own; any time is accepted."""
 
     def _refusal(self, order: ClientOrder, ts: int) -> str | None:
         spec = order.spec
@@ -163,9 +132,6 @@ class BinanceExecution(VenueClient):
             return "POST_ONLY_NOT_ALLOWED"
         return None
 
-    def _send_submit(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("SUBMIT", order))
-
     def _send_modify(
         self,
         order: ClientOrder,
@@ -178,23 +144,13 @@ class BinanceExecution(VenueClient):
         again instead."""
         self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
 
-    def _send_cancel(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("CANCEL", order))
-
     # ----- sending ----------------------------------------------------------------------------
 
-    async def _send_loop(self) -> None:
-        while True:
-            request = await self._outbox.get()
-            try:
-                if request.command == "SUBMIT":
-                    await self._submit(request.order)
-                else:
-                    await self._cancel(request.order)
-            except Exception:  # one failed command must not stop the ones queued after it
-                logger.exception("binance: %s of %s failed", request.command, request.order)
-            finally:
-                self._outbox.task_done()
+    async def _process(self, command: VenueCommand) -> None:
+        if command.kind == "SUBMIT":
+            await self._submit(command.order)
+        else:
+            await self._cancel(command.order)
 
     def order_params(self, order: ClientOrder) -> Params:
         """The ``POST /api/v3/order`` parameters of an order (before signing)."""
@@ -392,8 +348,8 @@ class BinanceExecution(VenueClient):
             logger.warning("binance user stream: malformed frame skipped (%s)", error)
             return
         if isinstance(event, ListenKeyExpired):
-            self.user_stream.listen_key = None
-            self.user_stream.reconnect_soon()
+            self.session.listen_key = None
+            self.session.reconnect_soon()
             return
         if not isinstance(event, ExecutionReport):
             return  # balances and positions: the node's portfolio keeps its own

@@ -15,10 +15,10 @@ import os
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -416,6 +416,7 @@ class WebSocketSession(ABC):
         self._connection: Connection | None = None
         self._stop = asyncio.Event()
         self.connected = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     @abstractmethod
     async def url(self) -> str:
@@ -448,9 +449,21 @@ class WebSocketSession(ABC):
             await connection.close()
 
     async def stop(self) -> None:
-        """Closes the connection and ends :meth:`run`."""
+        """Closes the connection, ends :meth:`run` and cancels the background tasks."""
         self._stop.set()
         await self.close_connection()
+        self.cancel_background()
+
+    def spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        """Runs ``job`` in the background (snapshot requests, pings, keep-alives) until it
+        ends or :meth:`cancel_background`."""
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def cancel_background(self) -> None:
+        for task in list(self._background):
+            task.cancel()
 
     @property
     def stopping(self) -> bool:

@@ -473,8 +473,7 @@ class _UserStream(WebSocketSession):
         )
         self.execution = execution
         self.listen_key: str | None = None
-        self._keepalive: asyncio.Task[None] | None = None
-        self._reconnect: asyncio.Task[None] | None = None
+        self._keeping_alive = False
 
     async def url(self) -> str:
         if self.listen_key is None:
@@ -483,8 +482,9 @@ class _UserStream(WebSocketSession):
         return f"{self.execution.config.ws_url.rstrip('/')}/ws/{self.listen_key}"
 
     async def on_connected(self) -> None:
-        if self._keepalive is None:
-            self._keepalive = asyncio.ensure_future(self._keep_alive())
+        if not self._keeping_alive:
+            self._keeping_alive = True
+            self.spawn(self._keep_alive())
         if self.counters.connects > 1:
             await self.execution.reconcile_open_orders()
 
@@ -495,12 +495,7 @@ class _UserStream(WebSocketSession):
         """Orders keep their state; what the stream misses is queried on reconnection."""
 
     def reconnect_soon(self) -> None:
-        self._reconnect = asyncio.ensure_future(self.close_connection())
-
-    async def stop(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-        await super().stop()
+        self.spawn(self.close_connection())
 
     async def _keep_alive(self) -> None:
         while True:

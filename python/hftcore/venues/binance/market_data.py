@@ -26,8 +26,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import msgspec
 
@@ -247,7 +247,6 @@ class BinanceMarketData(WebSocketSession):
         self.syncs: dict[str, DepthSync] = {}
         self._routes: dict[bytes, Route] = {}
         self._symbols: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         depth_suffix = "@depth" if config.depth_interval_ms == 1000 else "@depth@100ms"
         for instrument in instruments:
             instrument_id = instrument.instrument_id
@@ -305,8 +304,6 @@ class BinanceMarketData(WebSocketSession):
 
     async def stop(self) -> None:
         await super().stop()
-        for task in list(self._tasks):
-            task.cancel()
         await self.rest.close()
 
     # ----- frames -----------------------------------------------------------------------------
@@ -372,14 +369,9 @@ class BinanceMarketData(WebSocketSession):
 
     # ----- snapshots --------------------------------------------------------------------------
 
-    def _start(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _request_snapshot(self, sync: DepthSync) -> None:
         sync.snapshot_in_flight = True  # before the task runs: later frames must not start one
-        self._start(self._fetch_snapshot(sync))
+        self.spawn(self._fetch_snapshot(sync))
 
     async def _fetch_snapshot(self, sync: DepthSync) -> None:
         try:

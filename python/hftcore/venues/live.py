@@ -380,7 +380,7 @@ Frame = str | bytes
 class Connection(Protocol):
     """The part of a ``websockets`` client connection a session uses."""
 
-    async def send(self, message: str | bytes) -> None: ...
+    async def send(self, message: str | bytes, *, text: bool | None = None) -> None: ...
 
     async def recv(self, decode: bool | None = None) -> str | bytes: ...
 
@@ -440,7 +440,7 @@ class WebSocketSession(ABC):
         connection = self._connection
         if connection is None:
             raise ConfigError("NOT_CONNECTED", f"{self.name}: not connected")
-        await connection.send(message.decode())
+        await connection.send(message, text=True)  # JSON bytes as a text frame, no decode
 
     async def close_connection(self) -> None:
         """Drops the current connection (it reconnects)."""

@@ -684,6 +684,8 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
 
 def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said() -> None:
     def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST" and params["newClientOrderId"] == "GARBLED":
+            return 200, "not an order answer"
         if method == "POST":  # Binance: 5xx means "execution status unknown"
             return 503, {"code": -1006, "msg": "Unexpected response; execution status unknown."}
         if params["origClientOrderId"] == "LANDED":
@@ -702,17 +704,20 @@ def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said(
         return 400, {"code": -2013, "msg": "Order does not exist."}
 
     async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
-        for client_order_id in ("LANDED", "LOST"):
+        for client_order_id in ("LANDED", "LOST", "GARBLED"):
             spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
             execution.submit(client_order_id, spec, 1, strategy_id="S1")
         await execution.drain()
 
-    _, _, events = with_execution(body, handler)
-    landed, lost = events
+    _, execution, events = with_execution(body, handler)
+    landed, lost, garbled = events
     assert isinstance(landed, OrderAccepted)
     assert (landed.client_order_id, landed.venue_order_id) == ("LANDED", "4242")
     assert isinstance(lost, OrderRejected)
     assert (lost.client_order_id, lost.reason) == ("LOST", "BINANCE_-1006")
+    assert isinstance(garbled, OrderRejected)  # an answer that is not one: asked, unknown
+    assert (garbled.client_order_id, garbled.reason) == ("GARBLED", "BAD_ANSWER")
+    assert execution.counters.malformed == 1
 
 
 def test_several_symbols_on_one_connection_keep_their_own_books() -> None:
@@ -756,3 +761,32 @@ def test_several_symbols_on_one_connection_keep_their_own_books() -> None:
     )
     assert depth_symbols == ["BTCUSDT", "BTCUSDT", "ETHUSDT"]
     assert feed.counters.gaps == 1
+
+
+def test_a_clock_outside_the_recv_window_is_corrected_from_server_time() -> None:
+    server_ref: list[FakeBinance] = []
+
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        server = server_ref[0]
+        skew = abs(int(params["timestamp"]) - server.server_time_ms())
+        if skew > int(params["recvWindow"]):
+            return 400, {
+                "code": -1021,
+                "msg": "Timestamp for this request is outside of the recvWindow.",
+            }
+        return 200, {"symbol": "BTCUSDT", "orderId": 9, "clientOrderId": params["newClientOrderId"]}
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        server_ref.append(server)
+        server.clock_ahead_ms = 3_600_000  # Binance's clock an hour ahead of ours
+        spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await execution.drain()
+
+    server, execution, events = with_execution(body, handler)
+    (accepted,) = events
+    assert isinstance(accepted, OrderAccepted)
+    assert abs(execution.rest.time_offset_ms - 3_600_000) < 5_000
+    posts = [call for call in server.rest_calls if call[1] == "/api/v3/order"]
+    assert len(posts) == 2  # refused once for its timestamp, then sent again
+    assert [call[1] for call in server.rest_calls].count("/api/v3/time") == 1

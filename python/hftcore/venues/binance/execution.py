@@ -199,7 +199,14 @@ class BinanceExecution(LiveVenueClient):
             if not order.closed:
                 self._emit_rejected(order, _reason(error), self.clock_ns())
             return
-        ack = ORDER_ACK.decode(body)
+        try:
+            ack = ORDER_ACK.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.counters.malformed += 1
+            await self._resolve_unknown_submit(
+                order, VenueRequestError("BAD_ANSWER", f"order answer {body[:200]!r}")
+            )
+            return
         self._accepted(order, ack.order_id, self.clock_ns())
 
     async def _resolve_unknown_submit(self, order: ClientOrder, error: VenueRequestError) -> None:

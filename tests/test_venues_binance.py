@@ -255,6 +255,8 @@ def test_trades_and_book_ticker_become_model_events() -> None:
         },
     }
     bad_trade = {**trade, "data": {**trade["data"], "q": "0.00000000"}}  # type: ignore[dict-item]
+    # the same stream with its keys the other way round: read by the slower, general path
+    reordered = {"data": {**trade["data"], "t": 44}, "stream": "btcusdt@trade"}  # type: ignore[dict-item]
 
     def scripts(server: FakeBinance) -> list[list[Any]]:
         return [
@@ -263,6 +265,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
                 raw(json.dumps(buy)),
                 raw(json.dumps(bad_trade)),
                 raw(json.dumps(ticker)),
+                raw(json.dumps(reordered)),
                 emit(2),
                 wait_snapshot_request(),
                 emit(2),
@@ -270,7 +273,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
         ]
 
     _server, feed, handler = run_scenario(scripts)
-    first, second = handler.trades
+    first, second, third = handler.trades
     assert (first.price, first.size, first.aggressor_side, first.trade_id) == (
         6500001,
         12345,
@@ -279,6 +282,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
     )
     assert first.ts_event == 1_700_000_000_120_000_000
     assert second.aggressor_side == 0
+    assert third.trade_id == "44"
     (quote,) = handler.quotes
     assert (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size) == (
         6499999,

@@ -1,14 +1,14 @@
 """Kraken order entry over the authenticated WebSocket v2: a
-:class:`~hftcore.venues.base.VenueClient` that sends ``add_order`` / ``cancel_order`` with a
-token from ``GetWebSocketsToken`` (fetched fresh for every connection) and turns the
-``executions`` channel and the request responses into the node's order events.
+:class:`~hftcore.venues.base.VenueClient` that sends ``add_order`` / ``amend_order`` /
+``cancel_order`` with a token from ``GetWebSocketsToken`` (fetched fresh for every connection)
+and turns the ``executions`` channel and the request responses into the node's order events.
 
-Commands (``add_order``, ``amend_order`` for modifications, ``cancel_order``) wait for a token
-of the ``orders`` bucket and go out in the order given; a response is matched to its command by
-``req_id``. The response and the executions channel both tell an
+Commands wait for a token of the ``orders`` bucket and go out in the order given; a response is
+matched to its command by ``req_id``. The response and the executions channel both tell an
 acceptance; the first is the event. Venue order ids are Kraken's ``order_id``. On reconnection
-the executions snapshot (``snap_orders``) reports the orders still open: one we sent and never
-heard of is accepted from it.
+the executions snapshot reports the orders still open (``snap_orders``: one we sent and never
+heard of is accepted from it) and the latest fills (``snap_trades``: those missed while
+disconnected are reported; each fill once, by trade id).
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ class KrakenExecution(LiveVenueClient):
         self.orders_bucket = TokenBucket(config.orders)
         self._numbers = {iid: WireNumbers(lst.instrument) for iid, lst in self._listings.items()}
         self._kraken_ids: dict[str, str] = {}
+        self._trade_ids: set[str] = set()
         self._in_flight: dict[int, VenueCommand] = {}
         self._request_ids = itertools.count(1)
         self.session = _AuthSession(self, rng)
@@ -326,8 +327,9 @@ class KrakenExecution(LiveVenueClient):
         for entry in entries:
             order = self._orders.get(entry.cl_ord_id or "")
             if order is None:
-                self.counters.unexpected += 1
-                logger.warning("kraken: execution of an order not ours: %s", entry.order_id)
+                if not snapshot:  # a snapshot lists the account's orders and fills, not ours only
+                    self.counters.unexpected += 1
+                    logger.warning("kraken: execution of an order not ours: %s", entry.order_id)
                 continue
             if snapshot and entry.exec_type != "trade":
                 # the snapshot lists the orders open now: one of ours there is live
@@ -354,6 +356,9 @@ class KrakenExecution(LiveVenueClient):
     def _fill(self, order: ClientOrder, entry: ExecutionData, ts: int) -> None:
         if entry.last_price is None or entry.last_qty is None:
             raise InvalidValue("INVALID_FILL", f"trade of {entry.order_id} without price/qty")
+        trade_id = f"{entry.symbol}-{entry.trade_id}" if entry.trade_id else entry.exec_id or ""
+        if trade_id in self._trade_ids:
+            return  # a snapshot repeats the latest fills: each is reported once
         numbers = self._numbers[order.instrument_id]
         quantity = numbers.quantity(entry.last_qty)
         if quantity <= 0 or quantity > order.leaves:
@@ -367,9 +372,7 @@ class KrakenExecution(LiveVenueClient):
                 instrument_id=order.instrument_id,
                 client_order_id=order.client_order_id,
                 venue_order_id=self._kraken_ids.get(order.client_order_id, entry.order_id),
-                trade_id=f"{entry.symbol}-{entry.trade_id}"
-                if entry.trade_id
-                else entry.exec_id or "",
+                trade_id=trade_id,
                 side=order.side,
                 last_price=numbers.price(entry.last_price),
                 last_quantity=quantity,
@@ -381,6 +384,7 @@ class KrakenExecution(LiveVenueClient):
             ),
             order,
         )
+        self._trade_ids.add(trade_id)
 
 
 def _number(text: str) -> msgspec.Raw:
@@ -424,7 +428,7 @@ class _AuthSession(WebSocketSession):
                         "channel": "executions",
                         "token": self.token,
                         "snap_orders": True,
-                        "snap_trades": False,
+                        "snap_trades": True,
                     },
                 }
             )

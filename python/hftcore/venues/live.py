@@ -258,19 +258,24 @@ class WireNumbers:
                 raise
             return 0
 
-    def levels(self, side: int, levels: Sequence[tuple[str, str]]) -> list[LevelChange]:
-        """``(side, ticks, lots)`` for ``[price text, quantity text]`` pairs."""
+    def levels(
+        self, bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]] = ()
+    ) -> list[LevelChange]:
+        """``(side, ticks, lots)`` for ``[price text, quantity text]`` pairs of bids then
+        asks."""
         # The hot path of every depth update: cache hits inline, no call per value.
         prices, quantities = self._prices, self._quantities
         changes = []
-        for price_text, quantity_text in levels:
-            ticks = prices.get(price_text)
-            if ticks is None:
-                ticks = self.price(price_text)
-            lots = quantities.get(quantity_text)
-            if lots is None:
-                lots = self.quantity(quantity_text)
-            changes.append((side, ticks, lots))
+        append = changes.append
+        for side, levels in ((0, bids), (1, asks)):
+            for price_text, quantity_text in levels:
+                ticks = prices.get(price_text)
+                if ticks is None:
+                    ticks = self.price(price_text)
+                lots = quantities.get(quantity_text)
+                if lots is None:
+                    lots = self.quantity(quantity_text)
+                append((side, ticks, lots))
         return changes
 
 

@@ -160,8 +160,7 @@ class DepthSync:
     def _apply(self, update: DepthUpdate, ts_init: int) -> bool:
         """Applies a whole update or nothing; a bad value restarts synchronisation."""
         try:
-            changes = self.numbers.levels(0, update.bids)
-            changes += self.numbers.levels(1, update.asks)
+            changes = self.numbers.levels(update.bids, update.asks)
         except InvalidValue as error:
             self.counters.malformed += 1
             logger.warning(
@@ -198,8 +197,9 @@ class DepthSync:
             self.counters.gaps += 1
             self.restart("snapshot not reached by buffered updates")
             return "GAP"
-        bids = [(price, qty) for _, price, qty in self.numbers.levels(0, snapshot.bids) if qty]
-        asks = [(price, qty) for _, price, qty in self.numbers.levels(1, snapshot.asks) if qty]
+        levels = self.numbers.levels(snapshot.bids, snapshot.asks)
+        bids = [(price, qty) for side, price, qty in levels if side == 0 and qty]
+        asks = [(price, qty) for side, price, qty in levels if side == 1 and qty]
         changes: list[LevelChange] = book_diff(self.book, 0, bids) + book_diff(self.book, 1, asks)
         self.book.apply_snapshot(bids, asks)
         self.buffer.clear()

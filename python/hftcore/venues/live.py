@@ -265,7 +265,7 @@ class WireNumbers:
         asks."""
         # The hot path of every depth update: cache hits inline, no call per value.
         prices, quantities = self._prices, self._quantities
-        changes = []
+        changes: list[LevelChange] = []
         append = changes.append
         for side, levels in ((0, bids), (1, asks)):
             for price_text, quantity_text in levels:

@@ -794,3 +794,55 @@ def test_a_clock_outside_the_recv_window_is_corrected_from_server_time() -> None
     posts = [call for call in server.rest_calls if call[1] == "/api/v3/order"]
     assert len(posts) == 2  # refused once for its timestamp, then sent again
     assert [call[1] for call in server.rest_calls].count("/api/v3/time") == 1
+
+
+def test_quantity_reductions_are_amends_that_keep_priority_and_other_changes_are_refused() -> None:
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST":
+            return 200, {
+                "symbol": "BTCUSDT",
+                "orderId": 77,
+                "clientOrderId": params["newClientOrderId"],
+            }
+        if path == "/api/v3/order/amend/keepPriority":
+            if params["newQty"] == "0.00003":
+                return 400, {"code": -2038, "msg": "Order amend rejected."}
+            return 200, {"transactTime": 1, "executionId": 2, "amendedOrder": {"orderId": 77}}
+        return 200, {
+            "symbol": "BTCUSDT",
+            "orderId": 77,
+            "clientOrderId": "S1-1",
+            "price": "1.00000000",
+            "origQty": "0.00010000",
+            "executedQty": "0.00000000",
+            "status": "CANCELED",
+            "timeInForce": "GTC",
+            "type": "LIMIT",
+            "side": "BUY",
+        }
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        execution.modify("S1-1", 6, None, None, 2)  # reduce: amended in place
+        execution.modify("S1-1", 3, None, None, 3)  # refused by Binance
+        execution.modify("S1-1", 6, 101, None, 4)  # a new price: not in place
+        execution.modify("S1-1", 12, None, None, 5)  # an increase: not in place
+        await execution.drain()
+
+    server, execution, events = with_execution(body, handler)
+    kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in events]
+    assert kinds == [
+        ("OrderModifyRejected", "UNSUPPORTED_MODIFY"),  # answered at once, before the queue
+        ("OrderModifyRejected", "UNSUPPORTED_MODIFY"),
+        ("OrderAccepted", None),
+        ("OrderUpdated", None),
+        ("OrderModifyRejected", "BINANCE_-2038"),
+    ]
+    assert events[3].quantity == 6
+    amends = [p for m, path, p in server.rest_calls if path == "/api/v3/order/amend/keepPriority"]
+    assert [(p["newQty"], p["origClientOrderId"], p["newClientOrderId"]) for p in amends] == [
+        ("0.00006", "S1-1", "S1-1"),
+        ("0.00003", "S1-1", "S1-1"),
+    ]
+    assert execution.order("S1-1").quantity == 6

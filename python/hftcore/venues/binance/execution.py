@@ -1,5 +1,5 @@
-"""Binance spot order entry: a :class:`~hftcore.venues.base.VenueClient` that sends orders and
-cancels as HMAC-SHA256 signed REST requests and learns what happens to them from the user
+"""Binance spot order entry: a :class:`~hftcore.venues.base.VenueClient` that sends orders,
+quantity amends and cancels as HMAC-SHA256 signed REST requests and learns what happens to them from the user
 data stream (``executionReport``), turned into the node's order events.
 
 Commands are queued and sent one at a time, in the order given (a cancel never overtakes its
@@ -140,17 +140,55 @@ class BinanceExecution(LiveVenueClient):
         trigger_price: int | None,
         ts: int,
     ) -> None:
-        """Binance spot has no in-place modification of price; the node cancels and submits
-        again instead."""
-        self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
+        """Binance spot amends in place only to reduce a quantity (keeping queue priority,
+        ``PUT /api/v3/order/amend/keepPriority``); a total at or below the filled quantity
+        cancels the rest. Any other change is refused (``UNSUPPORTED_MODIFY``): the node
+        cancels and submits again instead."""
+        changes_terms = (price is not None and price != order.price) or (
+            trigger_price is not None and trigger_price != order.trigger_price
+        )
+        if changes_terms or quantity is None or quantity >= order.quantity:
+            self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
+        elif quantity <= order.filled:
+            self._outbox.put_nowait(VenueCommand("CANCEL", order))
+        else:
+            self._outbox.put_nowait(VenueCommand("MODIFY", order, quantity))
 
     # ----- sending ----------------------------------------------------------------------------
 
     async def _process(self, command: VenueCommand) -> None:
         if command.kind == "SUBMIT":
             await self._submit(command.order)
-        else:
+        elif command.kind == "CANCEL":
             await self._cancel(command.order)
+        else:
+            await self._amend(command)
+
+    async def _amend(self, command: VenueCommand) -> None:
+        order, quantity = command.order, command.quantity
+        assert quantity is not None  # _send_modify queues amends with a quantity only
+        if order.closed:
+            self._emit_modify_rejected(order, "ORDER_CLOSED", self.clock_ns())
+            return
+        if quantity <= order.filled:  # filled meanwhile up to the new total: the rest goes
+            await self._cancel(order)
+            return
+        instrument = self._listing(order.instrument_id).instrument
+        params: Params = [
+            ("symbol", self.config.symbol(order.instrument_id)),
+            ("origClientOrderId", order.client_order_id),
+            ("newClientOrderId", order.client_order_id),  # keeps the node's id
+            ("newQty", instrument.lots_to_str(quantity)),
+        ]
+        try:
+            await self.rest.signed("PUT", "/api/v3/order/amend/keepPriority", params, weight=4)
+        except VenueRequestError as error:
+            logger.warning("binance: amend of %s refused: %s", order.client_order_id, error)
+            if not order.closed:
+                self._emit_modify_rejected(order, _reason(error), self.clock_ns())
+            return
+        if not order.closed:
+            self._emit_updated(order, quantity, order.price, order.trigger_price, self.clock_ns())
 
     def order_params(self, order: ClientOrder) -> Params:
         """The ``POST /api/v3/order`` parameters of an order (before signing)."""
@@ -407,6 +445,8 @@ class BinanceExecution(LiveVenueClient):
             case "REJECTED":
                 if not order.closed:
                     self._emit_rejected(order, event.reject_reason or "REJECTED", ts)
+            case "REPLACED":
+                pass  # an amend, already reported from its answer
             case other:
                 self.counters.unexpected += 1
                 logger.warning("binance: execution type %s of %s skipped", other, order)

@@ -1,6 +1,6 @@
 """Binance spot order entry: a :class:`~hftcore.venues.base.VenueClient` that sends orders,
-quantity amends and cancels as HMAC-SHA256 signed REST requests and learns what happens to them from the user
-data stream (``executionReport``), turned into the node's order events.
+quantity amends and cancels as HMAC-SHA256 signed REST requests and learns what happens to
+them from the user data stream (``executionReport``), turned into the node's order events.
 
 Commands are queued and sent one at a time, in the order given (a cancel never overtakes its
 order), each after a token of the order-rate bucket. The REST answer and the stream both

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,6 +171,8 @@ class FakeBinance:
         self.user_connections: list[ServerConnection] = []
         self.user_connected = asyncio.Event()
         self.rate_limit_next = 0
+        self.clock_ahead_ms = 0
+        """How far Binance's clock is ahead of ours."""
         self._ws_server: Any = None
         self._runner: web.AppRunner | None = None
         self.ws_url = ""
@@ -227,6 +230,8 @@ class FakeBinance:
                 status=429,
                 headers={"Retry-After": "0"},
             )
+        if request.path == "/api/v3/time":
+            return web.json_response({"serverTime": self.server_time_ms()})
         if request.path == "/api/v3/depth":
             return await self._depth(params["symbol"])
         if request.path == "/api/v3/userDataStream":
@@ -244,6 +249,9 @@ class FakeBinance:
             status, body = self.order_handler(request.method, request.path, params)
             return web.json_response(body, status=status)
         return web.json_response({"code": -1, "msg": "unknown path"}, status=404)
+
+    def server_time_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.clock_ahead_ms
 
     def signature_ok(self, url: str, api_key: str | None) -> bool:
         query = urlsplit(url).query

@@ -255,6 +255,8 @@ def test_trades_and_book_ticker_become_model_events() -> None:
         },
     }
     bad_trade = {**trade, "data": {**trade["data"], "q": "0.00000000"}}  # type: ignore[dict-item]
+    # the same stream with its keys the other way round: read by the slower, general path
+    reordered = {"data": {**trade["data"], "t": 44}, "stream": "btcusdt@trade"}  # type: ignore[dict-item]
 
     def scripts(server: FakeBinance) -> list[list[Any]]:
         return [
@@ -263,6 +265,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
                 raw(json.dumps(buy)),
                 raw(json.dumps(bad_trade)),
                 raw(json.dumps(ticker)),
+                raw(json.dumps(reordered)),
                 emit(2),
                 wait_snapshot_request(),
                 emit(2),
@@ -270,7 +273,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
         ]
 
     _server, feed, handler = run_scenario(scripts)
-    first, second = handler.trades
+    first, second, third = handler.trades
     assert (first.price, first.size, first.aggressor_side, first.trade_id) == (
         6500001,
         12345,
@@ -279,6 +282,7 @@ def test_trades_and_book_ticker_become_model_events() -> None:
     )
     assert first.ts_event == 1_700_000_000_120_000_000
     assert second.aggressor_side == 0
+    assert third.trade_id == "44"
     (quote,) = handler.quotes
     assert (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size) == (
         6499999,
@@ -647,7 +651,7 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
         await until(lambda: any(isinstance(e, OrderCanceled) for e in events))
         server.user_connected.clear()
         await server.push_user_event({"e": "listenKeyExpired", "E": 1, "listenKey": "LISTENKEY1"})
-        await until(lambda: execution.user_stream.counters.connects == 3)
+        await until(lambda: execution.session.counters.connects == 3)
 
     server, execution, events = with_execution(body, handler)
     queried = [
@@ -679,11 +683,13 @@ def test_user_stream_reconnects_renews_an_expired_key_and_reconciles_open_orders
     keys = [m for m, path, _ in server.rest_calls if path == "/api/v3/userDataStream"]
     assert keys.count("POST") == 2  # a new listen key after the expiry
     assert len(server.user_connections) == 3
-    assert execution.user_stream.counters.connects == 3
+    assert execution.session.counters.connects == 3
 
 
 def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said() -> None:
     def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST" and params["newClientOrderId"] == "GARBLED":
+            return 200, "not an order answer"
         if method == "POST":  # Binance: 5xx means "execution status unknown"
             return 503, {"code": -1006, "msg": "Unexpected response; execution status unknown."}
         if params["origClientOrderId"] == "LANDED":
@@ -702,17 +708,20 @@ def test_an_order_whose_outcome_is_unknown_is_asked_for_before_anything_is_said(
         return 400, {"code": -2013, "msg": "Order does not exist."}
 
     async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
-        for client_order_id in ("LANDED", "LOST"):
+        for client_order_id in ("LANDED", "LOST", "GARBLED"):
             spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
             execution.submit(client_order_id, spec, 1, strategy_id="S1")
         await execution.drain()
 
-    _, _, events = with_execution(body, handler)
-    landed, lost = events
+    _, execution, events = with_execution(body, handler)
+    landed, lost, garbled = events
     assert isinstance(landed, OrderAccepted)
     assert (landed.client_order_id, landed.venue_order_id) == ("LANDED", "4242")
     assert isinstance(lost, OrderRejected)
     assert (lost.client_order_id, lost.reason) == ("LOST", "BINANCE_-1006")
+    assert isinstance(garbled, OrderRejected)  # an answer that is not one: asked, unknown
+    assert (garbled.client_order_id, garbled.reason) == ("GARBLED", "BAD_ANSWER")
+    assert execution.counters.malformed == 1
 
 
 def test_several_symbols_on_one_connection_keep_their_own_books() -> None:
@@ -756,3 +765,84 @@ def test_several_symbols_on_one_connection_keep_their_own_books() -> None:
     )
     assert depth_symbols == ["BTCUSDT", "BTCUSDT", "ETHUSDT"]
     assert feed.counters.gaps == 1
+
+
+def test_a_clock_outside_the_recv_window_is_corrected_from_server_time() -> None:
+    server_ref: list[FakeBinance] = []
+
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        server = server_ref[0]
+        skew = abs(int(params["timestamp"]) - server.server_time_ms())
+        if skew > int(params["recvWindow"]):
+            return 400, {
+                "code": -1021,
+                "msg": "Timestamp for this request is outside of the recvWindow.",
+            }
+        return 200, {"symbol": "BTCUSDT", "orderId": 9, "clientOrderId": params["newClientOrderId"]}
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        server_ref.append(server)
+        server.clock_ahead_ms = 3_600_000  # Binance's clock an hour ahead of ours
+        spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await execution.drain()
+
+    server, execution, events = with_execution(body, handler)
+    (accepted,) = events
+    assert isinstance(accepted, OrderAccepted)
+    assert abs(execution.rest.time_offset_ms - 3_600_000) < 5_000
+    posts = [call for call in server.rest_calls if call[1] == "/api/v3/order"]
+    assert len(posts) == 2  # refused once for its timestamp, then sent again
+    assert [call[1] for call in server.rest_calls].count("/api/v3/time") == 1
+
+
+def test_quantity_reductions_are_amends_that_keep_priority_and_other_changes_are_refused() -> None:
+    def handler(method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST":
+            return 200, {
+                "symbol": "BTCUSDT",
+                "orderId": 77,
+                "clientOrderId": params["newClientOrderId"],
+            }
+        if path == "/api/v3/order/amend/keepPriority":
+            if params["newQty"] == "0.00003":
+                return 400, {"code": -2038, "msg": "Order amend rejected."}
+            return 200, {"transactTime": 1, "executionId": 2, "amendedOrder": {"orderId": 77}}
+        return 200, {
+            "symbol": "BTCUSDT",
+            "orderId": 77,
+            "clientOrderId": "S1-1",
+            "price": "1.00000000",
+            "origQty": "0.00010000",
+            "executedQty": "0.00000000",
+            "status": "CANCELED",
+            "timeInForce": "GTC",
+            "type": "LIMIT",
+            "side": "BUY",
+        }
+
+    async def body(server: FakeBinance, execution: BinanceExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTCUSDT.BINANCE", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        execution.modify("S1-1", 6, None, None, 2)  # reduce: amended in place
+        execution.modify("S1-1", 3, None, None, 3)  # refused by Binance
+        execution.modify("S1-1", 6, 101, None, 4)  # a new price: not in place
+        execution.modify("S1-1", 12, None, None, 5)  # an increase: not in place
+        await execution.drain()
+
+    server, execution, events = with_execution(body, handler)
+    kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in events]
+    assert kinds == [
+        ("OrderModifyRejected", "UNSUPPORTED_MODIFY"),  # answered at once, before the queue
+        ("OrderModifyRejected", "UNSUPPORTED_MODIFY"),
+        ("OrderAccepted", None),
+        ("OrderUpdated", None),
+        ("OrderModifyRejected", "BINANCE_-2038"),
+    ]
+    assert events[3].quantity == 6
+    amends = [p for m, path, p in server.rest_calls if path == "/api/v3/order/amend/keepPriority"]
+    assert [(p["newQty"], p["origClientOrderId"], p["newClientOrderId"]) for p in amends] == [
+        ("0.00006", "S1-1", "S1-1"),
+        ("0.00003", "S1-1", "S1-1"),
+    ]
+    assert execution.order("S1-1").quantity == 6

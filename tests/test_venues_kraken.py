@@ -564,3 +564,59 @@ def test_modifications_are_amend_orders() -> None:
     assert any('"order_qty":0.00000020,"limit_price":45001.0' in frame for frame in raw_frames)
     order = execution.order("S1-1")
     assert (order.quantity, order.price) == (20, 450_010)
+
+
+def test_fills_missed_while_disconnected_come_from_the_next_snapshot_once() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": True, "result": {"order_id": "OF1"}}
+
+    def trade(trade_id: int, qty: float) -> dict[str, Any]:
+        return {
+            "exec_type": "trade",
+            "order_id": "OF1",
+            "cl_ord_id": "S1-1",
+            "symbol": SYMBOL,
+            "exec_id": f"T{trade_id}",
+            "trade_id": trade_id,
+            "last_qty": qty,
+            "last_price": 45000.0,
+            "liquidity_ind": "t",
+            "fees": [{"asset": "USD", "qty": 0.01}],
+            "order_status": "partially_filled",
+            "timestamp": "2026-11-25T12:00:00Z",
+        }
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=450_000)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await until(lambda: len(events) == 1)
+        await server.push_execution([trade(1, 0.00000002)])
+        await until(lambda: len(events) == 2)
+        # disconnected; meanwhile a second fill; the snapshot repeats the first one too
+        server.open_orders = [
+            trade(1, 0.00000002),
+            trade(2, 0.00000003),
+            {
+                "exec_type": "trade",
+                "order_id": "OTHER",
+                "cl_ord_id": "X",
+                "timestamp": "2026-11-25T12:00:00Z",
+            },
+        ]
+        server.auth_ready.clear()
+        assert server.auth_connection is not None
+        await server.auth_connection.close()
+        await asyncio.wait_for(server.auth_ready.wait(), 10)
+        await until(lambda: len(events) == 3)
+
+    server, execution, events = with_orders(body, answer)
+    fills = [event for event in events if isinstance(event, OrderFilled)]
+    assert [(fill.trade_id, fill.last_quantity) for fill in fills] == [
+        ("BTC/USD-1", 2),
+        ("BTC/USD-2", 3),
+    ]
+    assert execution.order("S1-1").filled == 5
+    assert execution.counters.unexpected == 0  # others' fills in a snapshot are not unexpected
+    subscribe = next(r for r in server.requests if r["method"] == "subscribe")
+    assert subscribe["params"]["snap_trades"] is True

@@ -15,16 +15,18 @@ import os
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import msgspec
 
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
 from hftcore.model.data import BookDelta, Quote, Trade
+from hftcore.venues.base import ClientOrder, EventSink, VenueClient
+from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
 
 if TYPE_CHECKING:
     from hftcore.node.kernel import TradingNode
@@ -256,19 +258,24 @@ class WireNumbers:
                 raise
             return 0
 
-    def levels(self, side: int, levels: Sequence[tuple[str, str]]) -> list[LevelChange]:
-        """``(side, ticks, lots)`` for ``[price text, quantity text]`` pairs."""
+    def levels(
+        self, bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]] = ()
+    ) -> list[LevelChange]:
+        """``(side, ticks, lots)`` for ``[price text, quantity text]`` pairs of bids then
+        asks."""
         # The hot path of every depth update: cache hits inline, no call per value.
         prices, quantities = self._prices, self._quantities
-        changes = []
-        for price_text, quantity_text in levels:
-            ticks = prices.get(price_text)
-            if ticks is None:
-                ticks = self.price(price_text)
-            lots = quantities.get(quantity_text)
-            if lots is None:
-                lots = self.quantity(quantity_text)
-            changes.append((side, ticks, lots))
+        changes: list[LevelChange] = []
+        append = changes.append
+        for side, levels in ((0, bids), (1, asks)):
+            for price_text, quantity_text in levels:
+                ticks = prices.get(price_text)
+                if ticks is None:
+                    ticks = self.price(price_text)
+                lots = quantities.get(quantity_text)
+                if lots is None:
+                    lots = self.quantity(quantity_text)
+                append((side, ticks, lots))
         return changes
 
 
@@ -378,7 +385,7 @@ Frame = str | bytes
 class Connection(Protocol):
     """The part of a ``websockets`` client connection a session uses."""
 
-    async def send(self, message: str | bytes) -> None: ...
+    async def send(self, message: str | bytes, *, text: bool | None = None) -> None: ...
 
     async def recv(self, decode: bool | None = None) -> str | bytes: ...
 
@@ -414,6 +421,7 @@ class WebSocketSession(ABC):
         self._connection: Connection | None = None
         self._stop = asyncio.Event()
         self.connected = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     @abstractmethod
     async def url(self) -> str:
@@ -437,7 +445,7 @@ class WebSocketSession(ABC):
         connection = self._connection
         if connection is None:
             raise ConfigError("NOT_CONNECTED", f"{self.name}: not connected")
-        await connection.send(message.decode())
+        await connection.send(message, text=True)  # JSON bytes as a text frame, no decode
 
     async def close_connection(self) -> None:
         """Drops the current connection (it reconnects)."""
@@ -446,9 +454,21 @@ class WebSocketSession(ABC):
             await connection.close()
 
     async def stop(self) -> None:
-        """Closes the connection and ends :meth:`run`."""
+        """Closes the connection, ends :meth:`run` and cancels the background tasks."""
         self._stop.set()
         await self.close_connection()
+        self.cancel_background()
+
+    def spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        """Runs ``job`` in the background (snapshot requests, pings, keep-alives) until it
+        ends or :meth:`cancel_background`."""
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def cancel_background(self) -> None:
+        for task in list(self._background):
+            task.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -505,6 +525,86 @@ class WebSocketSession(ABC):
             self.on_frame(frame, self.clock_ns())
 
 
+# ----- live order clients --------------------------------------------------------------------
+
+CommandKind = Literal["SUBMIT", "CANCEL", "MODIFY"]
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCommand:
+    """A command queued for a live venue: the order and, for a modify, its new terms (None:
+    unchanged)."""
+
+    kind: CommandKind
+    order: ClientOrder
+    quantity: int | None = None
+    price: int | None = None
+    trigger_price: int | None = None
+
+
+class LiveVenueClient(VenueClient):
+    """Base of the live order clients. Commands are queued and sent by one task, in the order
+    given (a cancel never overtakes its order), beside the venue connection ``session`` that
+    reports what happens to them. The venue keeps its own time: ``advance_to`` and the time
+    check of commands do nothing. Call :meth:`start` in the event loop, :meth:`stop` to end."""
+
+    session: WebSocketSession
+
+    def __init__(
+        self,
+        venue: str,
+        instruments: Mapping[Instrument, str],
+        event_sink: EventSink | None = None,
+        first_venue_order_id: int = 1,
+    ) -> None:
+        super().__init__(venue, instruments, event_sink, first_venue_order_id)
+        self._outbox: asyncio.Queue[VenueCommand] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        for job in (self._send_loop(), self.session.run()):
+            task = asyncio.ensure_future(job)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        await self.session.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Waits until every queued command has been handled (sent; for request/response
+        venues, answered)."""
+        await self._outbox.join()
+
+    def advance_to(self, ts: int) -> None:
+        """Live: the venue keeps its own time; nothing to move."""
+
+    def _check_time(self, instrument_id: str, ts: int) -> None:
+        """Live: commands carry the node's clock and the venue its own; any time is accepted."""
+
+    def _send_submit(self, order: ClientOrder, ts: int) -> None:
+        self._outbox.put_nowait(VenueCommand("SUBMIT", order))
+
+    def _send_cancel(self, order: ClientOrder, ts: int) -> None:
+        self._outbox.put_nowait(VenueCommand("CANCEL", order))
+
+    async def _send_loop(self) -> None:
+        while True:
+            command = await self._outbox.get()
+            try:
+                await self._process(command)
+            except Exception:  # one failed command must not stop the ones queued after it
+                logger.exception("%s: %s of %s failed", self.venue, command.kind, command.order)
+            finally:
+                self._outbox.task_done()
+
+    @abstractmethod
+    async def _process(self, command: VenueCommand) -> None:
+        """Sends one command to the venue."""
+
+
 # ----- an adapter attached to a node ---------------------------------------------------------
 
 
@@ -517,20 +617,20 @@ class LiveAdapter:
     mode: Mode
     feed: WebSocketSession
     handler: NodeMarketData
-    venue: object
+    venue: LiveVenueClient | SimulatedBookVenue
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
         """Starts the feed (and, live, the order client) in the running event loop."""
         self._tasks.append(asyncio.ensure_future(self.feed.run()))
-        if isinstance(self.venue, _StartableVenue):
+        if isinstance(self.venue, LiveVenueClient):
             self.venue.start()
 
     async def stop(self) -> None:
         """Stops the feed and the order client; re-raises what ended the feed, if anything
         did other than the stop."""
         await self.feed.stop()
-        if isinstance(self.venue, _StartableVenue):
+        if isinstance(self.venue, LiveVenueClient):
             await self.venue.stop()
         outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
@@ -539,11 +639,31 @@ class LiveAdapter:
                 raise outcome
 
 
-@runtime_checkable
-class _StartableVenue(Protocol):
-    def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
+def attach_adapter(
+    node: TradingNode,
+    mode: Mode,
+    instrument_ids: Sequence[str],
+    *,
+    venue: str,
+    live_client: Callable[[dict[Instrument, str]], LiveVenueClient],
+    feed: Callable[[list[Instrument], NodeMarketData, dict[str, OrderBookL2]], WebSocketSession],
+    paper_venue: BookVenueConfig | None = None,
+) -> LiveAdapter:
+    """Adds a venue to ``node`` for ``instrument_ids`` (configured in the node): the feed
+    (made by ``feed`` from the instruments, the node bridge and the node's cache books) keeps
+    the node's books; orders go to ``live_client`` (live) or to a
+    :class:`~hftcore.venues.simulated.SimulatedBookVenue` fed by the live data (paper)."""
+    listings = node_listings(node, instrument_ids)
+    client: LiveVenueClient | SimulatedBookVenue
+    if mode == "live":
+        client = live_client(listings)
+        handler = NodeMarketData(node)
+    else:
+        client = SimulatedBookVenue(venue, listings, paper_venue)
+        handler = NodeMarketData(node, paper_venue=client)
+    node.add_venue(venue, client)
+    books = {instrument_id: node.cache.book(instrument_id) for instrument_id in instrument_ids}
+    return LiveAdapter(mode, feed(list(listings), handler, books), handler, client)
 
 
 def node_listings(node: TradingNode, instrument_ids: Sequence[str]) -> dict[Instrument, str]:
@@ -564,15 +684,18 @@ __all__ = [
     "FeedCounters",
     "LevelChange",
     "LiveAdapter",
+    "LiveVenueClient",
     "MarketDataHandler",
     "Mode",
     "NodeMarketData",
     "RateLimit",
     "ReconnectPolicy",
     "TokenBucket",
+    "VenueCommand",
     "VenueRequestError",
     "WebSocketSession",
     "WireNumbers",
+    "attach_adapter",
     "book_diff",
     "node_listings",
     "parse_venue_config",

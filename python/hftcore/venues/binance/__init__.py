@@ -14,8 +14,8 @@ from hftcore.venues.binance.config import BinanceConfig
 from hftcore.venues.binance.execution import BinanceExecution
 from hftcore.venues.binance.market_data import BinanceMarketData, DepthSync
 from hftcore.venues.binance.rest import BinanceRest, sign
-from hftcore.venues.live import LiveAdapter, NodeMarketData, node_listings
-from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
+from hftcore.venues.live import LiveAdapter, attach_adapter
+from hftcore.venues.simulated import BookVenueConfig
 
 if TYPE_CHECKING:
     from hftcore.node.kernel import TradingNode
@@ -35,22 +35,19 @@ def attach_binance(
     keys from the environment variables the config names) or to a :class:`SimulatedBookVenue`
     replaying the live book (``"paper"``, configured by ``paper_venue``). Call ``start()`` on
     the result inside the event loop."""
-    listings = node_listings(node, instrument_ids)
-    client: BinanceExecution | SimulatedBookVenue
-    if config.mode == "live":
-        client = BinanceExecution(config, listings, environ=environ, venue=venue)
-        handler = NodeMarketData(node)
-    else:
-        client = SimulatedBookVenue(venue, listings, paper_venue)
-        handler = NodeMarketData(node, paper_venue=client)
-    node.add_venue(venue, client)
-    feed = BinanceMarketData(
-        config,
-        list(listings),
-        handler,
-        books={iid: node.cache.book(iid) for iid in instrument_ids},
+    return attach_adapter(
+        node,
+        config.mode,
+        instrument_ids,
+        venue=venue,
+        live_client=lambda listings: BinanceExecution(
+            config, listings, environ=environ, venue=venue
+        ),
+        feed=lambda instruments, handler, books: BinanceMarketData(
+            config, instruments, handler, books=books
+        ),
+        paper_venue=paper_venue,
     )
-    return LiveAdapter(config.mode, feed, handler, client)
 
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Binance spot order entry: a :class:`~hftcore.venues.base.VenueClient` that sends orders and
-cancels as HMAC-SHA256 signed REST requests and learns what happens to them from the user
-data stream (``executionReport``), turned into the node's order events.
+"""Binance spot order entry: a :class:`~hftcore.venues.base.VenueClient` that sends orders,
+quantity amends and cancels as HMAC-SHA256 signed REST requests and learns what happens to
+them from the user data stream (``executionReport``), turned into the node's order events.
 
 Commands are queued and sent one at a time, in the order given (a cancel never overtakes its
 order), each after a token of the order-rate bucket. The REST answer and the stream both
@@ -16,9 +16,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import msgspec
 
@@ -27,7 +26,7 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderFilled
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
+from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities
 from hftcore.venues.binance.config import BinanceConfig
 from hftcore.venues.binance.rest import BinanceRest, Params
 from hftcore.venues.binance.wire import (
@@ -43,6 +42,8 @@ from hftcore.venues.binance.wire import (
 from hftcore.venues.live import (
     FeedCounters,
     Frame,
+    LiveVenueClient,
+    VenueCommand,
     VenueRequestError,
     WebSocketSession,
     WireNumbers,
@@ -60,18 +61,12 @@ _TIME_IN_FORCE = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FO
 _SIDE = ("BUY", "SELL")
 _CLOSED_STATUSES = frozenset({"CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH", "FILLED"})
 
-Command = Literal["SUBMIT", "CANCEL"]
 
+class BinanceExecution(LiveVenueClient):
+    """Live order entry at Binance spot (see the module docs); ``session`` is the user data
+    stream."""
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    command: Command
-    order: ClientOrder
-
-
-class BinanceExecution(VenueClient):
-    """Live order entry at Binance spot. Call :meth:`start` inside the event loop (it starts
-    the command sender and the user data stream) and :meth:`stop` to end them."""
+    session: _UserStream
 
     def __init__(
         self,
@@ -103,11 +98,9 @@ class BinanceExecution(VenueClient):
             for instrument_id, listing in self._listings.items()
         }
         self._by_symbol = {config.symbol(iid): iid for iid in self._listings}
-        self._outbox: asyncio.Queue[_Request] = asyncio.Queue()
         self._trade_ids: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.user_stream = _UserStream(self, rng)
-        self.counters = self.user_stream.counters
+        self.session = _UserStream(self, rng)
+        self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
             order_types=frozenset(
                 {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT}
@@ -120,35 +113,11 @@ class BinanceExecution(VenueClient):
     def capabilities(self) -> VenueCapabilities:
         return self._capabilities
 
-    # ----- lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._spawn(self._send_loop())
-        self._spawn(self.user_stream.run())
-
     async def stop(self) -> None:
-        await self.user_stream.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await super().stop()
         await self.rest.close()
 
-    async def drain(self) -> None:
-        """Waits until every queued command has been sent and answered."""
-        await self._outbox.join()
-
-    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # ----- VenueClient hooks ------------------------------------------------------------------
-
-    def advance_to(self, ts: int) -> None:
-        """Live: the venue keeps its own time; nothing to move."""
-
-    def _check_time(self, instrument_id: str, ts: int) -> None:
-        """Live: commands carry the node's clock and the venue its own; any time is accepted."""
 
     def _refusal(self, order: ClientOrder, ts: int) -> str | None:
         spec = order.spec
@@ -163,9 +132,6 @@ class BinanceExecution(VenueClient):
             return "POST_ONLY_NOT_ALLOWED"
         return None
 
-    def _send_submit(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("SUBMIT", order))
-
     def _send_modify(
         self,
         order: ClientOrder,
@@ -174,27 +140,55 @@ class BinanceExecution(VenueClient):
         trigger_price: int | None,
         ts: int,
     ) -> None:
-        """Binance spot has no in-place modification of price; the node cancels and submits
-        again instead."""
-        self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
-
-    def _send_cancel(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("CANCEL", order))
+        """Binance spot amends in place only to reduce a quantity (keeping queue priority,
+        ``PUT /api/v3/order/amend/keepPriority``); a total at or below the filled quantity
+        cancels the rest. Any other change is refused (``UNSUPPORTED_MODIFY``): the node
+        cancels and submits again instead."""
+        changes_terms = (price is not None and price != order.price) or (
+            trigger_price is not None and trigger_price != order.trigger_price
+        )
+        if changes_terms or quantity is None or quantity >= order.quantity:
+            self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
+        elif quantity <= order.filled:
+            self._outbox.put_nowait(VenueCommand("CANCEL", order))
+        else:
+            self._outbox.put_nowait(VenueCommand("MODIFY", order, quantity))
 
     # ----- sending ----------------------------------------------------------------------------
 
-    async def _send_loop(self) -> None:
-        while True:
-            request = await self._outbox.get()
-            try:
-                if request.command == "SUBMIT":
-                    await self._submit(request.order)
-                else:
-                    await self._cancel(request.order)
-            except Exception:  # one failed command must not stop the ones queued after it
-                logger.exception("binance: %s of %s failed", request.command, request.order)
-            finally:
-                self._outbox.task_done()
+    async def _process(self, command: VenueCommand) -> None:
+        if command.kind == "SUBMIT":
+            await self._submit(command.order)
+        elif command.kind == "CANCEL":
+            await self._cancel(command.order)
+        else:
+            await self._amend(command)
+
+    async def _amend(self, command: VenueCommand) -> None:
+        order, quantity = command.order, command.quantity
+        assert quantity is not None  # _send_modify queues amends with a quantity only
+        if order.closed:
+            self._emit_modify_rejected(order, "ORDER_CLOSED", self.clock_ns())
+            return
+        if quantity <= order.filled:  # filled meanwhile up to the new total: the rest goes
+            await self._cancel(order)
+            return
+        instrument = self._listing(order.instrument_id).instrument
+        params: Params = [
+            ("symbol", self.config.symbol(order.instrument_id)),
+            ("origClientOrderId", order.client_order_id),
+            ("newClientOrderId", order.client_order_id),  # keeps the node's id
+            ("newQty", instrument.lots_to_str(quantity)),
+        ]
+        try:
+            await self.rest.signed("PUT", "/api/v3/order/amend/keepPriority", params, weight=4)
+        except VenueRequestError as error:
+            logger.warning("binance: amend of %s refused: %s", order.client_order_id, error)
+            if not order.closed:
+                self._emit_modify_rejected(order, _reason(error), self.clock_ns())
+            return
+        if not order.closed:
+            self._emit_updated(order, quantity, order.price, order.trigger_price, self.clock_ns())
 
     def order_params(self, order: ClientOrder) -> Params:
         """The ``POST /api/v3/order`` parameters of an order (before signing)."""
@@ -243,7 +237,14 @@ class BinanceExecution(VenueClient):
             if not order.closed:
                 self._emit_rejected(order, _reason(error), self.clock_ns())
             return
-        ack = ORDER_ACK.decode(body)
+        try:
+            ack = ORDER_ACK.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.counters.malformed += 1
+            await self._resolve_unknown_submit(
+                order, VenueRequestError("BAD_ANSWER", f"order answer {body[:200]!r}")
+            )
+            return
         self._accepted(order, ack.order_id, self.clock_ns())
 
     async def _resolve_unknown_submit(self, order: ClientOrder, error: VenueRequestError) -> None:
@@ -392,8 +393,8 @@ class BinanceExecution(VenueClient):
             logger.warning("binance user stream: malformed frame skipped (%s)", error)
             return
         if isinstance(event, ListenKeyExpired):
-            self.user_stream.listen_key = None
-            self.user_stream.reconnect_soon()
+            self.session.listen_key = None
+            self.session.reconnect_soon()
             return
         if not isinstance(event, ExecutionReport):
             return  # balances and positions: the node's portfolio keeps its own
@@ -444,6 +445,8 @@ class BinanceExecution(VenueClient):
             case "REJECTED":
                 if not order.closed:
                     self._emit_rejected(order, event.reject_reason or "REJECTED", ts)
+            case "REPLACED":
+                pass  # an amend, already reported from its answer
             case other:
                 self.counters.unexpected += 1
                 logger.warning("binance: execution type %s of %s skipped", other, order)
@@ -517,8 +520,7 @@ class _UserStream(WebSocketSession):
         )
         self.execution = execution
         self.listen_key: str | None = None
-        self._keepalive: asyncio.Task[None] | None = None
-        self._reconnect: asyncio.Task[None] | None = None
+        self._keeping_alive = False
 
     async def url(self) -> str:
         if self.listen_key is None:
@@ -527,8 +529,9 @@ class _UserStream(WebSocketSession):
         return f"{self.execution.config.ws_url.rstrip('/')}/ws/{self.listen_key}"
 
     async def on_connected(self) -> None:
-        if self._keepalive is None:
-            self._keepalive = asyncio.ensure_future(self._keep_alive())
+        if not self._keeping_alive:
+            self._keeping_alive = True
+            self.spawn(self._keep_alive())
         if self.counters.connects > 1:
             await self.execution.reconcile_open_orders()
 
@@ -539,12 +542,7 @@ class _UserStream(WebSocketSession):
         """Orders keep their state; what the stream misses is queried on reconnection."""
 
     def reconnect_soon(self) -> None:
-        self._reconnect = asyncio.ensure_future(self.close_connection())
-
-    async def stop(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-        await super().stop()
+        self.spawn(self.close_connection())
 
     async def _keep_alive(self) -> None:
         while True:

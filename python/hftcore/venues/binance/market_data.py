@@ -26,8 +26,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import msgspec
 
@@ -160,8 +160,7 @@ class DepthSync:
     def _apply(self, update: DepthUpdate, ts_init: int) -> bool:
         """Applies a whole update or nothing; a bad value restarts synchronisation."""
         try:
-            changes = self.numbers.levels(0, update.bids)
-            changes += self.numbers.levels(1, update.asks)
+            changes = self.numbers.levels(update.bids, update.asks)
         except InvalidValue as error:
             self.counters.malformed += 1
             logger.warning(
@@ -198,8 +197,9 @@ class DepthSync:
             self.counters.gaps += 1
             self.restart("snapshot not reached by buffered updates")
             return "GAP"
-        bids = [(price, qty) for _, price, qty in self.numbers.levels(0, snapshot.bids) if qty]
-        asks = [(price, qty) for _, price, qty in self.numbers.levels(1, snapshot.asks) if qty]
+        levels = self.numbers.levels(snapshot.bids, snapshot.asks)
+        bids = [(price, qty) for side, price, qty in levels if side == 0 and qty]
+        asks = [(price, qty) for side, price, qty in levels if side == 1 and qty]
         changes: list[LevelChange] = book_diff(self.book, 0, bids) + book_diff(self.book, 1, asks)
         self.book.apply_snapshot(bids, asks)
         self.buffer.clear()
@@ -247,7 +247,6 @@ class BinanceMarketData(WebSocketSession):
         self.syncs: dict[str, DepthSync] = {}
         self._routes: dict[bytes, Route] = {}
         self._symbols: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         depth_suffix = "@depth" if config.depth_interval_ms == 1000 else "@depth@100ms"
         for instrument in instruments:
             instrument_id = instrument.instrument_id
@@ -305,8 +304,6 @@ class BinanceMarketData(WebSocketSession):
 
     async def stop(self) -> None:
         await super().stop()
-        for task in list(self._tasks):
-            task.cancel()
         await self.rest.close()
 
     # ----- frames -----------------------------------------------------------------------------
@@ -372,14 +369,9 @@ class BinanceMarketData(WebSocketSession):
 
     # ----- snapshots --------------------------------------------------------------------------
 
-    def _start(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _request_snapshot(self, sync: DepthSync) -> None:
         sync.snapshot_in_flight = True  # before the task runs: later frames must not start one
-        self._start(self._fetch_snapshot(sync))
+        self.spawn(self._fetch_snapshot(sync))
 
     async def _fetch_snapshot(self, sync: DepthSync) -> None:
         try:

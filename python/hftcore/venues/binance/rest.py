@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from hftcore.errors import ConfigError
-from hftcore.venues.binance.wire import ERROR_BODY
+from hftcore.venues.binance.wire import ERROR_BODY, SERVER_TIME
 from hftcore.venues.live import LIVE_EXTRA_HINT, RateLimit, TokenBucket, VenueRequestError
 
 try:
@@ -30,6 +30,7 @@ Method = Literal["GET", "POST", "PUT", "DELETE"]
 Params = list[tuple[str, str]]
 
 MAX_RATE_LIMITED_TRIES = 5
+TIMESTAMP_OUTSIDE_RECV_WINDOW = -1021
 
 
 def sign(secret: str, payload: str) -> str:
@@ -61,6 +62,8 @@ class BinanceRest:
         self._clock_ms = clock_ms
         self._timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
+        self.time_offset_ms = 0
+        """Binance's clock minus ours, learnt when a request is refused for its timestamp."""
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -89,7 +92,23 @@ class BinanceRest:
         ``order=True`` also takes a token of the order-rate bucket."""
         if order:
             await self.orders.acquire()
+        try:
+            return await self._request(method, path, params, weight, key=True, signed=True)
+        except VenueRequestError as error:
+            if error.venue_code != TIMESTAMP_OUTSIDE_RECV_WINDOW:
+                raise
+        # Our clock and Binance's disagree: learn the offset, then try once more (the
+        # request was refused, so nothing was done).
+        await self.synchronise_time()
         return await self._request(method, path, params, weight, key=True, signed=True)
+
+    async def synchronise_time(self) -> int:
+        """Sets :attr:`time_offset_ms` from ``GET /api/v3/time``; returns it."""
+        before = self._clock_ms()
+        server_time = SERVER_TIME.decode(await self.public("/api/v3/time", [])).server_time
+        self.time_offset_ms = server_time - (before + self._clock_ms()) // 2
+        logger.info("binance: clock offset %d ms", self.time_offset_ms)
+        return self.time_offset_ms
 
     async def _request(
         self, method: Method, path: str, params: Params, weight: int, *, key: bool, signed: bool
@@ -105,7 +124,7 @@ class BinanceRest:
             if signed:
                 assert self._api_secret is not None
                 query.append(("recvWindow", str(self.recv_window_ms)))
-                query.append(("timestamp", str(self._clock_ms())))
+                query.append(("timestamp", str(self._clock_ms() + self.time_offset_ms)))
                 payload = urlencode(query)
                 query_string = f"{payload}&signature={sign(self._api_secret, payload)}"
             else:

@@ -150,6 +150,12 @@ class ListenKey(msgspec.Struct, gc=False):
     listen_key: str = msgspec.field(name="listenKey")
 
 
+class ServerTime(msgspec.Struct, gc=False):
+    """``GET /api/v3/time``."""
+
+    server_time: int = msgspec.field(name="serverTime")
+
+
 class ErrorBody(msgspec.Struct, gc=False):
     """Binance's error answer: ``{"code": -2010, "msg": "..."}``."""
 
@@ -168,3 +174,4 @@ ORDER_STATUS: Final = msgspec.json.Decoder(OrderStatusReport)
 LISTEN_KEY: Final = msgspec.json.Decoder(ListenKey)
 ACCOUNT_TRADES: Final = msgspec.json.Decoder(list[AccountTrade])
 ERROR_BODY: Final = msgspec.json.Decoder(ErrorBody)
+SERVER_TIME: Final = msgspec.json.Decoder(ServerTime)

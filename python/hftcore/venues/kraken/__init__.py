@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from hftcore.venues.kraken.config import KrakenConfig
 from hftcore.venues.kraken.execution import KrakenExecution, api_sign
 from hftcore.venues.kraken.market_data import ChecksumText, KrakenBook, KrakenMarketData
-from hftcore.venues.live import LiveAdapter, NodeMarketData, node_listings
-from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
+from hftcore.venues.live import LiveAdapter, attach_adapter
+from hftcore.venues.simulated import BookVenueConfig
 
 if TYPE_CHECKING:
     from hftcore.node.kernel import TradingNode
@@ -33,22 +33,19 @@ def attach_kraken(
     data feed keeps the node's cache books; orders go to Kraken (``config.mode == "live"``,
     keys from the environment variables the config names) or to a :class:`SimulatedBookVenue`
     replaying the live book (``"paper"``). Call ``start()`` on the result in the event loop."""
-    listings = node_listings(node, instrument_ids)
-    client: KrakenExecution | SimulatedBookVenue
-    if config.mode == "live":
-        client = KrakenExecution(config, listings, environ=environ, venue=venue)
-        handler = NodeMarketData(node)
-    else:
-        client = SimulatedBookVenue(venue, listings, paper_venue)
-        handler = NodeMarketData(node, paper_venue=client)
-    node.add_venue(venue, client)
-    feed = KrakenMarketData(
-        config,
-        list(listings),
-        handler,
-        books={iid: node.cache.book(iid) for iid in instrument_ids},
+    return attach_adapter(
+        node,
+        config.mode,
+        instrument_ids,
+        venue=venue,
+        live_client=lambda listings: KrakenExecution(
+            config, listings, environ=environ, venue=venue
+        ),
+        feed=lambda instruments, handler, books: KrakenMarketData(
+            config, instruments, handler, books=books
+        ),
+        paper_venue=paper_venue,
     )
-    return LiveAdapter(config.mode, feed, handler, client)
 
 
 __all__ = [

@@ -1,14 +1,14 @@
 """Kraken order entry over the authenticated WebSocket v2: a
-:class:`~hftcore.venues.base.VenueClient` that sends ``add_order`` / ``cancel_order`` with a
-token from ``GetWebSocketsToken`` (fetched fresh for every connection) and turns the
-``executions`` channel and the request responses into the node's order events.
+:class:`~hftcore.venues.base.VenueClient` that sends ``add_order`` / ``amend_order`` /
+``cancel_order`` with a token from ``GetWebSocketsToken`` (fetched fresh for every connection)
+and turns the ``executions`` channel and the request responses into the node's order events.
 
-Commands (``add_order``, ``amend_order`` for modifications, ``cancel_order``) wait for a token
-of the ``orders`` bucket and go out in the order given; a response is matched to its command by
-``req_id``. The response and the executions channel both tell an
+Commands wait for a token of the ``orders`` bucket and go out in the order given; a response is
+matched to its command by ``req_id``. The response and the executions channel both tell an
 acceptance; the first is the event. Venue order ids are Kraken's ``order_id``. On reconnection
-the executions snapshot (``snap_orders``) reports the orders still open: one we sent and never
-heard of is accepted from it.
+the executions snapshot reports the orders still open (``snap_orders``: one we sent and never
+heard of is accepted from it) and the latest fills (``snap_trades``: those missed while
+disconnected are reported; each fill once, by trade id).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
@@ -33,7 +32,7 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderAccepted, OrderFilled
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
+from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities
 from hftcore.venues.kraken.config import KrakenConfig
 from hftcore.venues.kraken.market_data import timestamp_ns
 from hftcore.venues.kraken.wire import (
@@ -47,7 +46,9 @@ from hftcore.venues.kraken.wire import (
 from hftcore.venues.live import (
     LIVE_EXTRA_HINT,
     Frame,
+    LiveVenueClient,
     TokenBucket,
+    VenueCommand,
     VenueRequestError,
     WebSocketSession,
     WireNumbers,
@@ -71,8 +72,6 @@ _ORDER_TYPE = {
     OrderType.STOP_LIMIT: "stop-loss-limit",
 }
 
-Command = Literal["SUBMIT", "CANCEL", "MODIFY"]
-
 
 def api_sign(secret: str, path: str, nonce: str, post_data: str) -> str:
     """Kraken's ``API-Sign``: base64 HMAC-SHA512, keyed by the base64-decoded secret, of the
@@ -82,18 +81,11 @@ def api_sign(secret: str, path: str, nonce: str, post_data: str) -> str:
     return base64.b64encode(mac.digest()).decode()
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    command: Command
-    order: ClientOrder
-    quantity: int | None = None
-    """A modify's new terms (None: unchanged)."""
-    price: int | None = None
-    trigger_price: int | None = None
+class KrakenExecution(LiveVenueClient):
+    """Live order entry at Kraken (see the module docs); ``session`` is the authenticated
+    connection."""
 
-
-class KrakenExecution(VenueClient):
-    """Live order entry at Kraken. :meth:`start` in the event loop, :meth:`stop` to end."""
+    session: _AuthSession
 
     def __init__(
         self,
@@ -116,10 +108,9 @@ class KrakenExecution(VenueClient):
         self.orders_bucket = TokenBucket(config.orders)
         self._numbers = {iid: WireNumbers(lst.instrument) for iid, lst in self._listings.items()}
         self._kraken_ids: dict[str, str] = {}
-        self._in_flight: dict[int, _Request] = {}
+        self._trade_ids: set[str] = set()
+        self._in_flight: dict[int, VenueCommand] = {}
         self._request_ids = itertools.count(1)
-        self._outbox: asyncio.Queue[_Request] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()
         self.session = _AuthSession(self, rng)
         self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
@@ -135,24 +126,6 @@ class KrakenExecution(VenueClient):
 
     def kraken_order_id(self, client_order_id: str) -> str | None:
         return self._kraken_ids.get(client_order_id)
-
-    # ----- lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> None:
-        for job in (self._send_loop(), self.session.run()):
-            task = asyncio.ensure_future(job)
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def stop(self) -> None:
-        await self.session.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def drain(self) -> None:
-        """Waits until every queued command has been sent (not answered)."""
-        await self._outbox.join()
 
     async def fetch_token(self) -> str:
         """A WebSocket token from ``GetWebSocketsToken`` (signed with ``API-Sign``)."""
@@ -184,20 +157,11 @@ class KrakenExecution(VenueClient):
 
     # ----- VenueClient hooks ------------------------------------------------------------------
 
-    def advance_to(self, ts: int) -> None:
-        """Live: the venue keeps its own time; nothing to move."""
-
-    def _check_time(self, instrument_id: str, ts: int) -> None:
-        """Live: commands carry the node's clock and the venue its own; any time is accepted."""
-
     def _refusal(self, order: ClientOrder, ts: int) -> str | None:
         spec = order.spec
         if spec.post_only and spec.order_type != OrderType.LIMIT:
             return "POST_ONLY_NOT_ALLOWED"
         return None
-
-    def _send_submit(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("SUBMIT", order))
 
     def _send_modify(
         self,
@@ -208,10 +172,7 @@ class KrakenExecution(VenueClient):
         ts: int,
     ) -> None:
         """``amend_order``: new total quantity, limit or trigger price, in place."""
-        self._outbox.put_nowait(_Request("MODIFY", order, quantity, price, trigger_price))
-
-    def _send_cancel(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(_Request("CANCEL", order))
+        self._outbox.put_nowait(VenueCommand("MODIFY", order, quantity, price, trigger_price))
 
     # ----- sending ----------------------------------------------------------------------------
 
@@ -241,7 +202,7 @@ class KrakenExecution(VenueClient):
             params["reduce_only"] = True
         return params
 
-    def amend_params(self, request: _Request) -> dict[str, Any]:
+    def amend_params(self, request: VenueCommand) -> dict[str, Any]:
         """``amend_order`` parameters of a modify (without the token)."""
         instrument = self._listing(request.order.instrument_id).instrument
         params: dict[str, Any] = {"cl_ord_id": request.order.client_order_id}
@@ -253,35 +214,26 @@ class KrakenExecution(VenueClient):
             params["trigger_price"] = _number(instrument.ticks_to_str(request.trigger_price))
         return params
 
-    async def _send_loop(self) -> None:
-        while True:
-            request = await self._outbox.get()
-            try:
-                order = request.order
-                if request.command == "SUBMIT":
-                    await self.orders_bucket.acquire()
-                    await self._send(request, "add_order", self.order_params(order))
-                elif order.closed:
-                    reject = (
-                        self._emit_cancel_rejected
-                        if request.command == "CANCEL"
-                        else self._emit_modify_rejected
-                    )
-                    reject(order, "ORDER_CLOSED", self.clock_ns())
-                elif request.command == "CANCEL":
-                    await self.orders_bucket.acquire()
-                    await self._send(
-                        request, "cancel_order", {"cl_ord_id": [order.client_order_id]}
-                    )
-                else:
-                    await self.orders_bucket.acquire()
-                    await self._send(request, "amend_order", self.amend_params(request))
-            except Exception:  # one failed command must not stop the ones queued after it
-                logger.exception("kraken: %s of %s failed", request.command, request.order)
-            finally:
-                self._outbox.task_done()
+    async def _process(self, command: VenueCommand) -> None:
+        order = command.order
+        if command.kind == "SUBMIT":
+            await self.orders_bucket.acquire()
+            await self._send(command, "add_order", self.order_params(order))
+        elif order.closed:
+            reject = (
+                self._emit_cancel_rejected
+                if command.kind == "CANCEL"
+                else self._emit_modify_rejected
+            )
+            reject(order, "ORDER_CLOSED", self.clock_ns())
+        elif command.kind == "CANCEL":
+            await self.orders_bucket.acquire()
+            await self._send(command, "cancel_order", {"cl_ord_id": [order.client_order_id]})
+        else:
+            await self.orders_bucket.acquire()
+            await self._send(command, "amend_order", self.amend_params(command))
 
-    async def _send(self, request: _Request, method: str, params: dict[str, Any]) -> None:
+    async def _send(self, request: VenueCommand, method: str, params: dict[str, Any]) -> None:
         """Sends once connected; a connection lost under the send is waited out (the session
         reconnects with a fresh token) and the command sent again: it never left."""
         while True:
@@ -333,12 +285,12 @@ class KrakenExecution(VenueClient):
             logger.warning("kraken: response to an unknown request %s", request_id)
             return
         order, now = request.order, self.clock_ns()
-        if request.command == "SUBMIT":
+        if request.kind == "SUBMIT":
             if success:
                 self._accepted(order, ORDER_RESULT.decode(result).order_id, now)
             elif not order.closed:
                 self._emit_rejected(order, error or "REJECTED", now)
-        elif request.command == "MODIFY":
+        elif request.kind == "MODIFY":
             if order.closed:
                 return
             if success:
@@ -375,8 +327,9 @@ class KrakenExecution(VenueClient):
         for entry in entries:
             order = self._orders.get(entry.cl_ord_id or "")
             if order is None:
-                self.counters.unexpected += 1
-                logger.warning("kraken: execution of an order not ours: %s", entry.order_id)
+                if not snapshot:  # a snapshot lists the account's orders and fills, not ours only
+                    self.counters.unexpected += 1
+                    logger.warning("kraken: execution of an order not ours: %s", entry.order_id)
                 continue
             if snapshot and entry.exec_type != "trade":
                 # the snapshot lists the orders open now: one of ours there is live
@@ -403,6 +356,9 @@ class KrakenExecution(VenueClient):
     def _fill(self, order: ClientOrder, entry: ExecutionData, ts: int) -> None:
         if entry.last_price is None or entry.last_qty is None:
             raise InvalidValue("INVALID_FILL", f"trade of {entry.order_id} without price/qty")
+        trade_id = f"{entry.symbol}-{entry.trade_id}" if entry.trade_id else entry.exec_id or ""
+        if trade_id in self._trade_ids:
+            return  # a snapshot repeats the latest fills: each is reported once
         numbers = self._numbers[order.instrument_id]
         quantity = numbers.quantity(entry.last_qty)
         if quantity <= 0 or quantity > order.leaves:
@@ -416,9 +372,7 @@ class KrakenExecution(VenueClient):
                 instrument_id=order.instrument_id,
                 client_order_id=order.client_order_id,
                 venue_order_id=self._kraken_ids.get(order.client_order_id, entry.order_id),
-                trade_id=f"{entry.symbol}-{entry.trade_id}"
-                if entry.trade_id
-                else entry.exec_id or "",
+                trade_id=trade_id,
                 side=order.side,
                 last_price=numbers.price(entry.last_price),
                 last_quantity=quantity,
@@ -430,6 +384,7 @@ class KrakenExecution(VenueClient):
             ),
             order,
         )
+        self._trade_ids.add(trade_id)
 
 
 def _number(text: str) -> msgspec.Raw:
@@ -473,7 +428,7 @@ class _AuthSession(WebSocketSession):
                         "channel": "executions",
                         "token": self.token,
                         "snap_orders": True,
-                        "snap_trades": False,
+                        "snap_trades": True,
                     },
                 }
             )

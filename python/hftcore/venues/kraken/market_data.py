@@ -21,7 +21,7 @@ import logging
 import random
 import time
 import zlib
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -225,7 +225,6 @@ class KrakenMarketData(WebSocketSession):
         self._by_symbol: dict[str, KrakenBook] = {}
         self._trade_numbers: dict[str, tuple[str, WireNumbers]] = {}
         self._request_ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
         self._pings_unanswered = 0
         self.pongs = 0
         for instrument in instruments:
@@ -281,23 +280,12 @@ class KrakenMarketData(WebSocketSession):
                 "subscribe", {"channel": "trade", "symbol": symbols, "snapshot": False}
             )
         self._pings_unanswered = 0
-        self._start(self._ping_loop())
+        self.spawn(self._ping_loop())
 
     async def on_disconnected(self) -> None:
         for state in self.books.values():
             state.invalidate("disconnected")
-        for task in list(self._tasks):
-            task.cancel()
-
-    async def stop(self) -> None:
-        await super().stop()
-        for task in list(self._tasks):
-            task.cancel()
-
-    def _start(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.cancel_background()  # the ping loop and resubscriptions of that connection
 
     async def _ping_loop(self) -> None:
         while True:
@@ -352,7 +340,7 @@ class KrakenMarketData(WebSocketSession):
                 self.counters.unexpected += 1
                 continue
             if not verified:
-                self._start(self.resubscribe(state))
+                self.spawn(self.resubscribe(state))
 
     def _on_trades(self, entries: list[TradeData], ts_init: int) -> None:
         trades = []

@@ -94,17 +94,17 @@ _TERMINAL = frozenset(
 )
 
 
-def _require(condition: bool, message: str) -> None:
+def require_param(condition: bool, message: str) -> None:
     """Parameter checks in ``__post_init__``: msgspec turns the ValueError into a validation
     error, which the strategy reports as ``ConfigError`` ``INVALID_PARAMS`` with this text."""
     if not condition:
         raise ValueError(message)
 
 
-class AlgoParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """What every algorithm takes: prices in ticks, quantities in lots, times in ns."""
+class ParentParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The parent order every algorithm works: prices in ticks, quantities in lots, times in
+    ns."""
 
-    instrument_id: str
     side: Literal["BUY", "SELL"]
     quantity: int
     limit_price: int | None = None
@@ -113,16 +113,22 @@ class AlgoParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     max_rejects: int = 3
 
     def __post_init__(self) -> None:
-        _require(self.quantity > 0, f"quantity must be > 0 lots, got {self.quantity}")
-        _require(
+        require_param(self.quantity > 0, f"quantity must be > 0 lots, got {self.quantity}")
+        require_param(
             self.limit_price is None or self.limit_price > 0,
             f"limit_price must be > 0 ticks, got {self.limit_price}",
         )
-        _require(
+        require_param(
             self.start_ns is None or self.start_ns >= 0,
             f"start_ns must be >= 0, got {self.start_ns}",
         )
-        _require(self.max_rejects > 0, f"max_rejects must be > 0, got {self.max_rejects}")
+        require_param(self.max_rejects > 0, f"max_rejects must be > 0, got {self.max_rejects}")
+
+
+class AlgoParams(ParentParams, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A parent order on one instrument."""
+
+    instrument_id: str
 
 
 @dataclass(slots=True)
@@ -130,6 +136,7 @@ class ChildOrder:
     """One child order as the algorithm tracks it from its events."""
 
     client_order_id: str
+    instrument_id: str
     price: int
     quantity: int
     aggressive: bool
@@ -180,12 +187,16 @@ class ExecutionAlgorithm(Strategy, ABC):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def listings(self) -> tuple[str, ...]:
+        """The instruments this algorithm trades (one, or one per venue for the router)."""
+        return (self.params.instrument_id,)
+
     def on_start(self) -> None:
-        instrument_id = self.params.instrument_id
-        self.cache.instrument(instrument_id)  # unknown instruments fail here, by name
-        self.subscribe_quotes(instrument_id)
-        self.subscribe_trades(instrument_id)
-        self.subscribe_book(instrument_id)
+        for instrument_id in self.listings():
+            self.cache.instrument(instrument_id)  # unknown instruments fail here, by name
+            self.subscribe_quotes(instrument_id)
+            self.subscribe_trades(instrument_id)
+            self.subscribe_book(instrument_id)
         now = self.clock.timestamp_ns()
         start = self.params.start_ns
         if start is None or start <= now:
@@ -287,7 +298,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         if touch is not None:
             self.arrival_price = Fraction(touch[0] + touch[1], 2)
             return
-        last = self.cache.last_price(self.params.instrument_id)
+        last = self.cache.last_price(self.listings()[0])
         if last is not None:
             self.arrival_price = Fraction(last)
 
@@ -319,18 +330,20 @@ class ExecutionAlgorithm(Strategy, ABC):
         """Filled plus what open children may still fill: never above the parent quantity."""
         return self.filled_quantity + sum(child.leaves for child in self.children.values())
 
-    def send_child(self, quantity: int, price: int, *, aggressive: bool) -> ChildOrder | None:
-        """A limit child (IOC when ``aggressive``, else GTC), cut to what is not committed."""
+    def send_child(
+        self, quantity: int, price: int, *, aggressive: bool, instrument_id: str | None = None
+    ) -> ChildOrder | None:
+        """A limit child (IOC when ``aggressive``, else GTC), cut to what is not committed,
+        on ``instrument_id`` (default: the first listing)."""
         quantity = min(quantity, self.params.quantity - self.committed)
         if quantity <= 0 or price <= 0 or self.status is not AlgoStatus.RUNNING:
             return None
+        instrument_id = self.listings()[0] if instrument_id is None else instrument_id
         tif = TimeInForce.IOC if aggressive else TimeInForce.GTC
-        spec = self.limit(
-            self.params.instrument_id, self.side, quantity, price, time_in_force=tif
-        )
+        spec = self.limit(instrument_id, self.side, quantity, price, time_in_force=tif)
         now = self.clock.timestamp_ns()
         client_order_id = self.submit_order(spec)
-        child = ChildOrder(client_order_id, price, quantity, aggressive, now)
+        child = ChildOrder(client_order_id, instrument_id, price, quantity, aggressive, now)
         self.children[client_order_id] = child
         # A venue answering at once reports before submit_order returns the id.
         for event in self._early_events.pop(client_order_id, []):
@@ -392,7 +405,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         if self.arrival_price is None:
             return None
         return implementation_shortfall(
-            self.cache.instrument(self.params.instrument_id),
+            self.cache.instrument(self.listings()[0]),
             self.side,
             self.arrival_price,
             self.params.quantity,
@@ -521,8 +534,8 @@ class TwapParams(AlgoParams, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.slices > 0, f"slices must be > 0, got {self.slices}")
-        _require(
+        require_param(self.slices > 0, f"slices must be > 0, got {self.slices}")
+        require_param(
             self.duration_ns >= self.slices,
             f"duration_ns must be >= slices (1 ns per slice), got {self.duration_ns}",
         )
@@ -553,16 +566,17 @@ class TwapAlgorithm(ScheduledAlgorithm):
 class VwapParams(AlgoParams, frozen=True, forbid_unknown_fields=True, kw_only=True):
     duration_ns: int
     volume_profile: tuple[float, ...]
-    """One weight per slice (e.g. from :func:`~hftcore.execution.schedule.intraday_volume_profile`)."""
+    """One weight per slice, e.g. from
+    :func:`~hftcore.execution.schedule.intraday_volume_profile`."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(len(self.volume_profile) > 0, "volume_profile must have at least one weight")
-        _require(
+        require_param(len(self.volume_profile) > 0, "volume_profile must have at least one weight")
+        require_param(
             all(weight >= 0 for weight in self.volume_profile) and sum(self.volume_profile) > 0,
             "volume_profile weights must be >= 0 and not all zero",
         )
-        _require(
+        require_param(
             self.duration_ns >= len(self.volume_profile),
             f"duration_ns must be >= the number of slices, got {self.duration_ns}",
         )
@@ -598,12 +612,12 @@ class PovParams(AlgoParams, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(
+        require_param(
             0 < self.participation_rate <= 1,
             f"participation_rate must be in (0, 1], got {self.participation_rate}",
         )
-        _require(self.interval_ns > 0, f"interval_ns must be > 0, got {self.interval_ns}")
-        _require(
+        require_param(self.interval_ns > 0, f"interval_ns must be > 0, got {self.interval_ns}")
+        require_param(
             self.duration_ns is None or self.duration_ns >= self.interval_ns,
             f"duration_ns must be >= interval_ns, got {self.duration_ns}",
         )
@@ -646,8 +660,8 @@ class IcebergParams(AlgoParams, frozen=True, forbid_unknown_fields=True, kw_only
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.limit_price is not None, "limit_price is required for an iceberg")
-        _require(
+        require_param(self.limit_price is not None, "limit_price is required for an iceberg")
+        require_param(
             0 < self.display_quantity <= self.quantity,
             f"display_quantity must be in (0, quantity], got {self.display_quantity}",
         )
@@ -683,6 +697,7 @@ __all__ = [
     "ExecutionAlgorithm",
     "IcebergAlgorithm",
     "IcebergParams",
+    "ParentParams",
     "PovAlgorithm",
     "PovParams",
     "ScheduledAlgorithm",
@@ -690,4 +705,5 @@ __all__ = [
     "TwapParams",
     "VwapAlgorithm",
     "VwapParams",
+    "require_param",
 ]

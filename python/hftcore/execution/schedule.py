@@ -7,6 +7,7 @@ always sum to the parent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -19,7 +20,7 @@ NS_PER_DAY = 86_400_000_000_000
 def exact_rate(value: float, field: str) -> Fraction:
     """A float parameter as the exact decimal its text shows (0.3 is 3/10, not the binary
     0.29999...), so ``floor(0.3 * 10)`` is 3."""
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise InvalidValue("NOT_A_NUMBER", f"{field} must be finite, got {value!r}")
     return Fraction(repr(value))
 

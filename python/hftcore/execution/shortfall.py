@@ -65,7 +65,9 @@ def implementation_shortfall(
 
     Raises ``InvalidValue``: ``INVALID_SIDE``, ``NON_POSITIVE_PRICE`` (arrival or mark),
     ``NON_POSITIVE_QUANTITY``, ``OVERFILL`` (fills beyond ``quantity``), ``MIXED_CURRENCY``
-    (commissions in several currencies), ``WRONG_INSTRUMENT`` (a fill of another instrument).
+    (commissions in several currencies). ``instrument`` gives the money per tick and lot;
+    fills of an order routed to several listings of one security on the same tick and lot grid
+    (the smart order router's) count together.
     """
     if side not in (Side.BUY, Side.SELL):
         raise InvalidValue("INVALID_SIDE", f"side must be 0 (BUY) or 1 (SELL), got {side!r}")
@@ -82,11 +84,6 @@ def implementation_shortfall(
     fees = 0
     currencies: set[str] = set()
     for fill in fills:
-        if fill.instrument_id != instrument.instrument_id:
-            raise InvalidValue(
-                "WRONG_INSTRUMENT",
-                f"fill {fill.trade_id} is of {fill.instrument_id}, not {instrument.instrument_id}",
-            )
         filled += fill.last_quantity
         paid_ticks_lots += fill.last_price * fill.last_quantity
         fees += fill.commission

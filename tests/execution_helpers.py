@@ -17,8 +17,11 @@ BUY, SELL = 0, 1
 OTHERS = 9  # the owner id of everybody else in the engines
 
 
-def instrument_config(instrument_id: str, taker_fee: str = "0.0003") -> dict[str, Any]:
+def instrument_config(
+    instrument_id: str, taker_fee: str = "0.0003", limits: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
+        "limits": limits,
         "instrument_id": instrument_id,
         "tick_size": "0.01",
         "price_precision": 2,
@@ -32,12 +35,9 @@ def instrument_config(instrument_id: str, taker_fee: str = "0.0003") -> dict[str
 class Market:
     """One node, one ``MatchingVenue`` (own engine) per instrument, and the other traders."""
 
-    def __init__(self, taker_fees: dict[str, str]) -> None:
-        self.node = TradingNode(
-            parse_config(
-                {"instruments": [instrument_config(i, fee) for i, fee in taker_fees.items()]}
-            )
-        )
+    def __init__(self, taker_fees: dict[str, str], limits: dict[str, Any] | None = None) -> None:
+        instruments = [instrument_config(i, fee, limits) for i, fee in taker_fees.items()]
+        self.node = TradingNode(parse_config({"instruments": instruments}))
         self.venues: dict[str, MatchingVenue] = {}
         for instrument_id in taker_fees:
             venue_name = instrument_id.split(".")[1]

@@ -29,8 +29,8 @@ the schedule says how much should be done (``target``). The **passive/aggressive
    for a buy; the limit price if that is better). A resting child at another price is canceled
    and re-posted at the touch.
 3. At the end time (TWAP and VWAP) everything left is sent as an IOC at the far touch; what does
-   not fill then is left unfilled (status ``EXPIRED``). POV never sweeps: at its end time it
-   stops as ``EXPIRED``.
+   not fill then is left unfilled (status ``EXPIRED``). POV never sweeps: at its end time only
+   what fell behind crosses (rule 1), then it stops as ``EXPIRED``.
 
 So each scheduled lot waits one decision interval at the touch and crosses the spread only when
 it fell behind or the deadline came. The iceberg shows one child of at most ``display_quantity``
@@ -167,8 +167,11 @@ class AlgoReport:
 class ExecutionAlgorithm(Strategy, ABC):
     """Base of the algorithms: child bookkeeping, limits, cancels, rejects and shortfall.
 
-    Subclasses implement :meth:`_on_begin` (the start time came) and may override
-    :meth:`_on_child_closed`, :meth:`_on_market` (a print or a new touch)."""
+    Subclasses implement :meth:`_step` (send what the algorithm wants now) and may override
+    :meth:`_on_begin` (the start time came) and :meth:`_on_print`. :meth:`react` runs
+    ``_step`` whenever something changed; a venue answering inside a submit or cancel call
+    makes the calls nest, so ``react`` runs ``_step`` again after the outer call instead of
+    inside it, and every step sees settled state."""
 
     Params: ClassVar[type[msgspec.Struct]] = AlgoParams
 
@@ -184,6 +187,8 @@ class ExecutionAlgorithm(Strategy, ABC):
         self._ending: AlgoStatus | None = None
         self._rejects_in_row = 0
         self._early_events: dict[str, list[OrderEvent]] = {}
+        self._reacting = False
+        self._react_again = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -221,9 +226,27 @@ class ExecutionAlgorithm(Strategy, ABC):
         self._capture_arrival()
         self._on_begin(ts)
 
-    @abstractmethod
     def _on_begin(self, ts: int) -> None:
-        """The start time came: place the first children and set timers."""
+        """The start time came: the first step."""
+        self.react()
+
+    @abstractmethod
+    def _step(self) -> None:
+        """Sends (or cancels) what the algorithm wants now; only called while running."""
+
+    def react(self) -> None:
+        """Runs :meth:`_step` until a pass changes nothing that asks for another."""
+        if self._reacting:
+            self._react_again = True
+            return
+        self._reacting = True
+        try:
+            self._react_again = True
+            while self._react_again and self.status is AlgoStatus.RUNNING:
+                self._react_again = False
+                self._step()
+        finally:
+            self._reacting = False
 
     def _end(self, status: AlgoStatus) -> None:
         """Stops deciding; ``status`` applies once every open child is closed."""
@@ -235,8 +258,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         for name in self.clock.timer_names():
             if name.startswith(prefix):
                 self.clock.cancel_timer(name)
-        for child in self.open_children():
-            self.cancel_child(child)
+        self.cancel_children(self.open_children())
         self._settle_if_idle()
 
     def _settle_if_idle(self) -> None:
@@ -350,11 +372,14 @@ class ExecutionAlgorithm(Strategy, ABC):
             self._apply(child, event)
         return child
 
-    def cancel_child(self, child: ChildOrder) -> None:
-        if child.closed or child.canceling:
-            return
-        child.canceling = True
-        self.cancel_order(child.client_order_id)
+    def cancel_children(self, children: list[ChildOrder]) -> None:
+        """Marks every child canceling before sending any cancel, so that a venue answering
+        inside a cancel call never finds the others still counted as working."""
+        pending = [child for child in children if not (child.closed or child.canceling)]
+        for child in pending:
+            child.canceling = True
+        for child in pending:
+            self.cancel_order(child.client_order_id)
 
     def on_order_event(self, event: OrderEvent) -> None:
         child = self.children.get(event.client_order_id)
@@ -393,10 +418,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         if self._ending is not None:
             self._settle_if_idle()
         elif child.closed and self.status is AlgoStatus.RUNNING:
-            self._on_child_closed(child)
-
-    def _on_child_closed(self, child: ChildOrder) -> None:
-        """A child is done (filled, canceled, expired or refused) while running."""
+            self.react()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -486,29 +508,28 @@ class ScheduledAlgorithm(ExecutionAlgorithm):
         quantity = self.params.quantity
         last = self.last_decision
         self._final = last is not None and decision >= last
-        if self._final and not self.sweep_at_end:
-            self._end(AlgoStatus.EXPIRED)
-            return
-        self._due = quantity if self._final else self._target
-        self._target = quantity if self._final else min(quantity, self.target_at(decision))
+        if self._final:
+            self._due = quantity if self.sweep_at_end else self._target
+            self._target = self._due
+        else:
+            self._due = self._target
+            self._target = min(quantity, self.target_at(decision))
         self._crossed = False
         self.decisions.append((ts, self._target))
         touch = self.touch()
         behind = self._due > self.filled_quantity
-        for child in self.open_children():
-            if child.aggressive:
-                continue
-            if behind or touch is None or child.price != self.passive_price(touch):
-                self.cancel_child(child)
-        self._place()
+        self.cancel_children(
+            [
+                child
+                for child in self.open_children()
+                if not child.aggressive
+                and (behind or touch is None or child.price != self.passive_price(touch))
+            ]
+        )
+        self.react()
 
-    def _on_child_closed(self, child: ChildOrder) -> None:
-        self._place()
-
-    def _place(self) -> None:
+    def _step(self) -> None:
         """Sends what the current decision wants once no cancel is pending."""
-        if self.status is not AlgoStatus.RUNNING:
-            return
         if any(child.canceling for child in self.open_children()):
             return
         touch = self.touch()
@@ -626,7 +647,8 @@ class PovParams(AlgoParams, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 class PovAlgorithm(ScheduledAlgorithm):
     """Percentage of volume: the target is ``floor(participation_rate * V)``, ``V`` the volume
     printed on the instrument since the start (prints as the venue reports them, ours
-    included), re-evaluated every ``interval_ns``. It never sweeps at the end."""
+    included), re-evaluated every ``interval_ns``. At its end it crosses only what fell
+    behind, never the rest of the parent."""
 
     Params = PovParams
     sweep_at_end = False
@@ -674,14 +696,8 @@ class IcebergAlgorithm(ExecutionAlgorithm):
 
     Params = IcebergParams
 
-    def _on_begin(self, ts: int) -> None:
-        self._refill()
-
-    def _on_child_closed(self, child: ChildOrder) -> None:
-        self._refill()
-
-    def _refill(self) -> None:
-        if self.status is not AlgoStatus.RUNNING or self.open_children():
+    def _step(self) -> None:
+        if self.open_children():
             return
         remaining = self.params.quantity - self.committed
         self.send_child(

@@ -39,7 +39,6 @@ import msgspec
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.execution.algos import (
     AlgoStatus,
-    ChildOrder,
     ExecutionAlgorithm,
     ParentParams,
     require_param,
@@ -250,7 +249,8 @@ class SmartOrderRouter(ExecutionAlgorithm):
         self._last_update[instrument_id] = self.clock.timestamp_ns()
         self._updates += 1
         self._market_changed()
-        self._route()
+        if self.status is AlgoStatus.RUNNING:
+            self.react()
 
     def venue_books(self) -> list[VenueBook]:
         books = []
@@ -294,16 +294,10 @@ class SmartOrderRouter(ExecutionAlgorithm):
 
     # -- routing ---------------------------------------------------------------------------
 
-    def _on_begin(self, ts: int) -> None:
-        self._route()
-
-    def _on_child_closed(self, child: ChildOrder) -> None:
-        self._route()
-
-    def _route(self) -> None:
+    def _step(self) -> None:
         """One round: IOC children per :func:`plan_route`, when the last round is done and a
         book changed since it."""
-        if self.status is not AlgoStatus.RUNNING or self.open_children():
+        if self.open_children():
             return
         if self._updates == self._updates_at_last_route:
             return

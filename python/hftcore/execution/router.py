@@ -216,7 +216,7 @@ class SmartOrderRouter(ExecutionAlgorithm):
         super().__init__(strategy_id, params)
         self.plans: list[RoutePlan] = []
         self._penalty = exact_rate(self.params.latency_penalty_bps_per_ms, "latency_penalty")
-        self._last_update: dict[str, int] = {}
+        self._book_update: dict[str, int] = {}
         self._updates = 0
         self._updates_at_last_route = -1
 
@@ -237,16 +237,24 @@ class SmartOrderRouter(ExecutionAlgorithm):
     # -- market ----------------------------------------------------------------------------
 
     def on_quote(self, quote: Quote) -> None:
-        self._updated(quote.instrument_id)
+        self._updated()
 
     def on_book(self, instrument_id: str) -> None:
-        self._updated(instrument_id)
+        self._book_update[instrument_id] = self.clock.timestamp_ns()
+        self._updated()
 
     def on_trade(self, trade: Trade) -> None:
         self._market_changed()
 
-    def _updated(self, instrument_id: str) -> None:
-        self._last_update[instrument_id] = self.clock.timestamp_ns()
+    def last_update_ns(self, instrument_id: str) -> int | None:
+        """When the node last saw the venue's book or quote change (None: never)."""
+        quote: Quote | None = self.cache.quote(instrument_id)
+        book_ts = self._book_update.get(instrument_id)
+        if quote is None:
+            return book_ts
+        return quote.ts_init if book_ts is None else max(book_ts, quote.ts_init)
+
+    def _updated(self) -> None:
         self._updates += 1
         self._market_changed()
         if self.status is AlgoStatus.RUNNING:
@@ -271,7 +279,7 @@ class SmartOrderRouter(ExecutionAlgorithm):
                     asks,
                     Fraction(instrument.taker_fee),
                     self.params.latency_ns.get(instrument_id, 0),
-                    self._last_update.get(instrument_id),
+                    self.last_update_ns(instrument_id),
                 )
             )
         return books

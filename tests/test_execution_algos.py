@@ -357,3 +357,17 @@ def test_an_unknown_instrument_stops_the_algorithm_with_the_name() -> None:
     assert failure is not None
     assert "NOPE.SIM" in str(failure)
     assert algo.children == {}
+
+
+def test_a_later_start_waits_and_the_arrival_is_the_mid_then() -> None:
+    market = market_with_depth()
+    algo = twap(start_ns=3_000)
+    run(market, algo)
+    market.advance(2_000)
+    market.quote(IID, BID + 2, ASK)  # the market moves before the start
+    assert algo.status is AlgoStatus.PENDING
+    assert algo.children == {}
+    market.advance(3_000)
+    assert algo.status is AlgoStatus.RUNNING
+    assert algo.arrival_price == Fraction(BID + 2 + ASK, 2)
+    assert children(algo, aggressive=False) == [(3_000, 25, BID + 2)]

@@ -111,6 +111,12 @@ class ParentParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     start_ns: int | None = None
     """None: when the strategy starts."""
     max_rejects: int = 3
+    clocking: Literal["timer", "data"] = "timer"
+    """``timer``: start and decide on clock timers, and act on order events at once.
+    ``data``: start, decide and act on order events only at the first quote or book update at
+    or after they are due; for L2 backtests (``run_book`` lets strategies send orders from
+    ``on_book`` only: its venue runs ahead of timers, prints and order events) and venues whose
+    quotes are dense enough."""
 
     def __post_init__(self) -> None:
         require_param(self.quantity > 0, f"quantity must be > 0 lots, got {self.quantity}")
@@ -189,6 +195,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         self._early_events: dict[str, list[OrderEvent]] = {}
         self._reacting = False
         self._react_again = False
+        self._react_on_data = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -206,7 +213,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         start = self.params.start_ns
         if start is None or start <= now:
             self._begin(now)
-        else:
+        elif self.params.clocking == "timer":
             self.clock.set_time_alert(
                 self._timer_name("start"), start, lambda event: self._begin(event.ts_event)
             )
@@ -299,7 +306,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         return bid, ask
 
     def passive_price(self, touch: tuple[int, int]) -> int:
-        """Joins the near touch, or the limit price when that is better for us."""
+        """Joins the near touch, never through the limit price (a buy never above it)."""
         limit = self.params.limit_price
         if self.side is Side.BUY:
             return touch[0] if limit is None else min(touch[0], limit)
@@ -333,11 +340,23 @@ class ExecutionAlgorithm(Strategy, ABC):
     def on_trade(self, trade: Trade) -> None:
         if self.status is AlgoStatus.RUNNING:
             self._on_print(trade)
-        self._market_changed()
+            self._capture_arrival()
 
     def _market_changed(self) -> None:
-        if self.status is AlgoStatus.RUNNING:
+        """Market data came: a data-clocked start may be due; the arrival price may be known."""
+        start = self.params.start_ns
+        if (
+            self.status is AlgoStatus.PENDING
+            and start is not None
+            and self.params.clocking == "data"
+            and self.clock.timestamp_ns() >= start
+        ):
+            self._begin(self.clock.timestamp_ns())
+        elif self.status is AlgoStatus.RUNNING:
             self._capture_arrival()
+            if self._react_on_data:
+                self._react_on_data = False
+                self.react()
 
     def _on_print(self, trade: Trade) -> None:
         """A print while running (POV counts volume here)."""
@@ -418,7 +437,10 @@ class ExecutionAlgorithm(Strategy, ABC):
         if self._ending is not None:
             self._settle_if_idle()
         elif child.closed and self.status is AlgoStatus.RUNNING:
-            self.react()
+            if self.params.clocking == "data":
+                self._react_on_data = True
+            else:
+                self.react()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -467,6 +489,7 @@ class ScheduledAlgorithm(ExecutionAlgorithm):
         super().__init__(strategy_id, params)
         self.decisions: list[tuple[int, int]] = []
         """``(ts, target)`` of every decision made."""
+        self._decided = -1
         self._target = 0
         self._due = 0
         self._crossed = False
@@ -488,22 +511,34 @@ class ScheduledAlgorithm(ExecutionAlgorithm):
 
     def _on_begin(self, ts: int) -> None:
         last = self.last_decision
-        self.clock.set_timer(
-            self._timer_name("decide"),
-            self.interval_ns,
-            self._on_decision_timer,
-            start_ns=ts,
-            stop_ns=None if last is None else ts + last * self.interval_ns,
-        )
+        if self.params.clocking == "timer":
+            self.clock.set_timer(
+                self._timer_name("decide"),
+                self.interval_ns,
+                self._on_decision_timer,
+                start_ns=ts,
+                stop_ns=None if last is None else ts + last * self.interval_ns,
+            )
         self._decide(0, ts)
 
     def _on_decision_timer(self, event: TimeEvent) -> None:
         if self.start_ts is not None:
             self._decide((event.ts_event - self.start_ts) // self.interval_ns, event.ts_event)
 
+    def _market_changed(self) -> None:
+        super()._market_changed()
+        if self.params.clocking == "data" and self.start_ts is not None:
+            now = self.clock.timestamp_ns()
+            due = (now - self.start_ts) // self.interval_ns
+            last = self.last_decision
+            self._decide(due if last is None else min(due, last), now)
+
     def _decide(self, decision: int, ts: int) -> None:
-        if self.status is not AlgoStatus.RUNNING:
+        """Decision ``decision`` (decisions missed by a data-clocked algorithm are skipped: the
+        targets are cumulative)."""
+        if self.status is not AlgoStatus.RUNNING or decision <= self._decided:
             return
+        self._decided = decision
         self._capture_arrival()
         quantity = self.params.quantity
         last = self.last_decision

@@ -45,7 +45,7 @@ from hftcore.execution.algos import (
 )
 from hftcore.execution.schedule import exact_rate
 from hftcore.execution.shortfall import BASIS_POINTS
-from hftcore.model.data import Quote, Trade
+from hftcore.model.data import Quote
 from hftcore.model.enums import Side
 
 NS_PER_MS = 1_000_000
@@ -242,9 +242,6 @@ class SmartOrderRouter(ExecutionAlgorithm):
     def on_book(self, instrument_id: str) -> None:
         self._book_update[instrument_id] = self.clock.timestamp_ns()
         self._updated()
-
-    def on_trade(self, trade: Trade) -> None:
-        self._market_changed()
 
     def last_update_ns(self, instrument_id: str) -> int | None:
         """When the node last saw the venue's book or quote change (None: never)."""

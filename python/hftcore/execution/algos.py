@@ -186,6 +186,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         self.side = Side[self.params.side]
         self.status = AlgoStatus.PENDING
         self.children: dict[str, ChildOrder] = {}
+        self._open: dict[str, ChildOrder] = {}
         self.fills: list[OrderFilled] = []
         self.filled_quantity = 0
         self.arrival_price: Fraction | None = None
@@ -364,12 +365,12 @@ class ExecutionAlgorithm(Strategy, ABC):
     # -- children --------------------------------------------------------------------------
 
     def open_children(self) -> list[ChildOrder]:
-        return [child for child in self.children.values() if not child.closed]
+        return list(self._open.values())
 
     @property
     def committed(self) -> int:
         """Filled plus what open children may still fill: never above the parent quantity."""
-        return self.filled_quantity + sum(child.leaves for child in self.children.values())
+        return self.filled_quantity + sum(child.leaves for child in self._open.values())
 
     def send_child(
         self, quantity: int, price: int, *, aggressive: bool, instrument_id: str | None = None
@@ -386,6 +387,7 @@ class ExecutionAlgorithm(Strategy, ABC):
         client_order_id = self.submit_order(spec)
         child = ChildOrder(client_order_id, instrument_id, price, quantity, aggressive, now)
         self.children[client_order_id] = child
+        self._open[client_order_id] = child
         # A venue answering at once reports before submit_order returns the id.
         for event in self._early_events.pop(client_order_id, []):
             self._apply(child, event)
@@ -430,6 +432,8 @@ class ExecutionAlgorithm(Strategy, ABC):
             return
         else:
             return
+        if child.closed:
+            del self._open[child.client_order_id]
         if self.filled_quantity >= self.params.quantity:
             self._end(AlgoStatus.COMPLETED)
         elif self._rejects_in_row >= self.params.max_rejects:

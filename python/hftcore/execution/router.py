@@ -29,6 +29,7 @@ not routed to twice, as it does not yet show what our own orders took).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -117,7 +118,7 @@ def plan_route(
         raise InvalidValue("INVALID_LATENCY", "latency_penalty_bps_per_ms must be >= 0")
     buying = side == Side.BUY
     skipped: dict[str, str] = {}
-    candidates: list[tuple[Fraction, int, int, int, int, str]] = []
+    usable: list[tuple[int, VenueBook, Fraction, list[Level]]] = []
     seen: set[str] = set()
     for order, venue in enumerate(venues):
         name = venue.instrument_id
@@ -149,26 +150,30 @@ def plan_route(
                 continue
         penalty = Fraction(venue.latency_ns, NS_PER_MS) * latency_penalty_bps_per_ms / BASIS_POINTS
         factor = 1 + venue.taker_fee + penalty if buying else 1 - venue.taker_fee - penalty
+        usable.append((order, venue, factor, levels))
+    # Effective prices as integers over one common denominator: exact, and cheap to sort.
+    denominator = math.lcm(*(factor.denominator for _, _, factor, _ in usable))
+    candidates: list[tuple[int, int, int, int, int, str]] = []
+    for order, venue, factor, levels in usable:
+        scale = factor.numerator * (denominator // factor.denominator)
         for price, size in levels:
             # sort key: best effective price first (lowest for a buy, highest for a sell)
-            effective = price * factor
-            candidates.append(
-                (effective if buying else -effective, venue.latency_ns, order, price, size, name)
-            )
+            key = price * scale if buying else -price * scale
+            candidates.append((key, venue.latency_ns, order, price, size, venue.instrument_id))
     candidates.sort()
     remaining = quantity
-    taken: dict[str, tuple[int, int, Fraction]] = {}
+    taken: dict[str, tuple[int, int, int]] = {}
     for key, _latency, _order, price, size, name in candidates:
         if remaining == 0:
             break
         lots = min(size, remaining)
         remaining -= lots
-        effective = key if buying else -key
-        lots_before, _, cost_before = taken.get(name, (0, price, Fraction(0)))
-        # levels come best first, so the latest price taken at a venue is its worst
-        taken[name] = (lots_before + lots, price, cost_before + effective * lots)
+        lots_before, _, cost_before = taken.get(name, (0, price, 0))
+        # a venue's levels are taken best first, so the latest price taken there is its worst
+        taken[name] = (lots_before + lots, price, cost_before + abs(key) * lots)
     slices = tuple(
-        RouteSlice(name, lots, worst, cost) for name, (lots, worst, cost) in taken.items()
+        RouteSlice(name, lots, worst, Fraction(cost, denominator))
+        for name, (lots, worst, cost) in taken.items()
     )
     return RoutePlan(slices, remaining, skipped)
 

@@ -35,9 +35,14 @@ def instrument_config(
 class Market:
     """One node, one ``MatchingVenue`` (own engine) per instrument, and the other traders."""
 
-    def __init__(self, taker_fees: dict[str, str], limits: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        taker_fees: dict[str, str],
+        limits: dict[str, Any] | None = None,
+        risk: dict[str, Any] | None = None,
+    ) -> None:
         instruments = [instrument_config(i, fee, limits) for i, fee in taker_fees.items()]
-        self.node = TradingNode(parse_config({"instruments": instruments}))
+        self.node = TradingNode(parse_config({"instruments": instruments, "risk": risk or {}}))
         self.venues: dict[str, MatchingVenue] = {}
         for instrument_id in taker_fees:
             venue_name = instrument_id.split(".")[1]

@@ -31,9 +31,9 @@ BID, ASK = 9990, 10010
 START = 1_000
 
 
-def market_with_depth(**limits: Any) -> Market:
+def market_with_depth(risk: dict[str, Any] | None = None, **limits: Any) -> Market:
     """Others rest 1,000 lots on each side at 99.90 / 100.10, and the node knows it."""
-    market = Market({IID: "0.0003"}, limits or None)
+    market = Market({IID: "0.0003"}, limits or None, risk)
     market.advance(START)
     market.rest(IID, BUY, BID, 1_000)
     market.rest(IID, SELL, ASK, 1_000)
@@ -371,3 +371,20 @@ def test_a_later_start_waits_and_the_arrival_is_the_mid_then() -> None:
     assert algo.status is AlgoStatus.RUNNING
     assert algo.arrival_price == Fraction(BID + 2 + ASK, 2)
     assert children(algo, aggressive=False) == [(3_000, 25, BID + 2)]
+
+
+def test_a_refused_cancel_is_sent_again_and_the_parent_still_stops() -> None:
+    market = market_with_depth(risk={"cancel_rate": {"capacity": 1, "refill_per_second": 1}})
+    algo = twap()
+    run(market, algo)
+    market.advance(2_000)  # decision 1: cancels the passive child (the one cancel allowed)
+    market.advance(2_500)
+    working = algo.open_children()
+    assert [child.aggressive for child in working] == [False]
+    algo.cancel()  # the gate refuses this cancel (CANCEL_RATE)
+    assert algo.status is AlgoStatus.STOPPING
+    assert not working[0].canceling
+    market.advance(1_002_000_000)  # a second later the rate allows a cancel again
+    market.quote(IID, BID, ASK)  # the next market update retries it
+    assert algo.status is AlgoStatus.CANCELED
+    assert algo.open_children() == []

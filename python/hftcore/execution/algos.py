@@ -26,8 +26,8 @@ the schedule says how much should be done (``target``). The **passive/aggressive
    that quantity is sent once as an IOC limit at the far touch (the best ask for a buy), if the
    far touch is within the limit price; otherwise it stays passive.
 2. The rest of the target is posted passively, a GTC limit joining the near touch (the best bid
-   for a buy; the limit price if that is better). A resting child at another price is canceled
-   and re-posted at the touch.
+   for a buy), never through the limit price. A resting child at another price is canceled and
+   re-posted at the touch.
 3. At the end time (TWAP and VWAP) everything left is sent as an IOC at the far touch; what does
    not fill then is left unfilled (status ``EXPIRED``). POV never sweeps: at its end time only
    what fell behind crosses (rule 1), then it stops as ``EXPIRED``.
@@ -272,7 +272,9 @@ class ExecutionAlgorithm(Strategy, ABC):
     def _settle_if_idle(self) -> None:
         if self._ending is None or self.open_children():
             return
-        self.status = self._ending
+        # a parent canceled while its last lots were filling is complete all the same
+        filled = self.filled_quantity >= self.params.quantity
+        self.status = AlgoStatus.COMPLETED if filled else self._ending
         report = self.report()
         shortfall = report.shortfall
         logger.info(
@@ -353,6 +355,8 @@ class ExecutionAlgorithm(Strategy, ABC):
             and self.clock.timestamp_ns() >= start
         ):
             self._begin(self.clock.timestamp_ns())
+        elif self.status is AlgoStatus.STOPPING:
+            self.cancel_children(self.open_children())  # again, after a refused cancel
         elif self.status is AlgoStatus.RUNNING:
             self._capture_arrival()
             if self._react_on_data:

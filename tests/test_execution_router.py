@@ -8,10 +8,13 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from execution_helpers import BUY, SELL, Market
+from execution_helpers import BUY, SELL, Market, instrument_config
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.execution.algos import AlgoStatus
 from hftcore.execution.router import RouteSlice, SmartOrderRouter, VenueBook, plan_route
+from hftcore.node.config import parse_config
+from hftcore.node.kernel import TradingNode
+from hftcore.venues import MatchingVenue
 
 NOW = 10_000
 FRESH = 9_950
@@ -206,3 +209,20 @@ def test_router_parameters_and_grids_are_checked() -> None:
             {"instrument_ids": ["XYZ.A"], "side": "BUY", "quantity": 5, "stale_after_ns": -1},
         )
     assert "stale_after_ns" in stale.value.message
+
+
+def test_listings_on_different_grids_stop_the_router_at_start() -> None:
+    coarse = instrument_config("XYZ.B") | {"tick_size": "0.05"}
+    node = TradingNode(parse_config({"instruments": [instrument_config("XYZ.A"), coarse]}))
+    for instrument_id in ("XYZ.A", "XYZ.B"):
+        name = instrument_id.split(".")[1]
+        node.add_venue(name, MatchingVenue(name, {node.cache.instrument(instrument_id): "USD"}))
+    router = SmartOrderRouter(
+        "SOR", {"instrument_ids": ["XYZ.A", "XYZ.B"], "side": "BUY", "quantity": 5}
+    )
+    node.add_strategy(router)
+    node.start()
+    failure = node.failure("SOR")
+    assert isinstance(failure, ConfigError)
+    assert failure.code == "GRID_MISMATCH"
+    assert router.children == {}

@@ -91,6 +91,16 @@ class RoutePlan:
         return sum(piece.quantity for piece in self.slices)
 
 
+def unusable_reason(venue: VenueBook, now_ns: int, stale_after_ns: int) -> str | None:
+    """``STALE`` (no update for more than ``stale_after_ns``, or never), ``CROSSED`` (best bid
+    at or above best ask), or None when the venue's book can be used."""
+    if venue.last_update_ns is None or now_ns - venue.last_update_ns > stale_after_ns:
+        return "STALE"
+    if venue.bids and venue.asks and venue.bids[0][0] >= venue.asks[0][0]:
+        return "CROSSED"
+    return None
+
+
 def plan_route(
     side: int,
     quantity: int,
@@ -129,11 +139,9 @@ def plan_route(
             raise InvalidValue("INVALID_FEE", f"{name}: taker_fee must be in [0, 1)")
         if venue.latency_ns < 0:
             raise InvalidValue("INVALID_LATENCY", f"{name}: latency_ns must be >= 0")
-        if venue.last_update_ns is None or now_ns - venue.last_update_ns > stale_after_ns:
-            skipped[name] = "STALE"
-            continue
-        if venue.bids and venue.asks and venue.bids[0][0] >= venue.asks[0][0]:
-            skipped[name] = "CROSSED"
+        reason = unusable_reason(venue, now_ns, stale_after_ns)
+        if reason is not None:
+            skipped[name] = reason
             continue
         levels = [level for level in (venue.asks if buying else venue.bids) if level[1] > 0]
         if not levels:
@@ -291,10 +299,7 @@ class SmartOrderRouter(ExecutionAlgorithm):
         now = self.clock.timestamp_ns()
         bids, asks = [], []
         for venue in self.venue_books():
-            last = venue.last_update_ns
-            if last is None or now - last > self.params.stale_after_ns:
-                continue
-            if venue.bids and venue.asks and venue.bids[0][0] >= venue.asks[0][0]:
+            if unusable_reason(venue, now, self.params.stale_after_ns) is not None:
                 continue
             bids += [venue.bids[0][0]] if venue.bids else []
             asks += [venue.asks[0][0]] if venue.asks else []
@@ -340,4 +345,5 @@ __all__ = [
     "SmartOrderRouter",
     "VenueBook",
     "plan_route",
+    "unusable_reason",
 ]

@@ -238,3 +238,66 @@ def test_market_making_demo_reports_a_session() -> None:
     }
     with pytest.raises(InvalidValue):
         run_market_making_demo(0, 7)
+
+
+class Reactive(Strategy):
+    """Acts outside book callbacks: a new one-lot bid at the touch from every fill, and an IOC
+    order from a timer every 50 ms, as strategies that hedge or re-quote on fills do."""
+
+    def on_start(self) -> None:
+        self.subscribe_book(INSTRUMENT_ID)
+        self.from_fills = 0
+        self.from_timer = 0
+        self.refused: list[str] = []
+        self.sent: list[str] = []
+        self.started = False
+        self.side = 0
+
+    def _bid(self) -> None:
+        bid = self.cache.book(INSTRUMENT_ID).best_bid()
+        if bid is not None:
+            self.sent.append(self.submit_order(self.limit(INSTRUMENT_ID, 0, 1, bid[0])))
+
+    def on_book(self, instrument_id: str) -> None:
+        if not self.started:
+            self.started = True
+            self._bid()
+            self.set_timer("ioc", 50_000_000)
+
+    def on_fill(self, fill: OrderFilled) -> None:
+        if fill.side == 0:
+            self.from_fills += 1
+            self._bid()
+
+    def on_timer(self, event: Any) -> None:
+        if self.started:
+            self.from_timer += 1
+            self.side = 1 - self.side
+            self.sent.append(self.submit_order(self.market(INSTRUMENT_ID, self.side, 1)))
+
+    def on_order_event(self, event: Any) -> None:
+        reason = getattr(event, "reason", None)
+        if isinstance(reason, str) and "TIMESTAMP" in reason:
+            self.refused.append(reason)
+
+
+@pytest.mark.parametrize("config", [DEMO_VENUE, RANDOM_FEED], ids=["constant", "lognormal"])
+def test_orders_sent_from_fills_and_timers_reach_the_venue_in_time(
+    config: BookVenueConfig,
+) -> None:
+    """The venue never runs ahead of a time at which the node may still act (a fill's or a
+    timer's), so orders sent then are not refused as coming before the venue's time."""
+    deltas, trades = flow(60_000, 5)
+    node = book_node(config)
+    strategy = Reactive("R")
+    node.add_strategy(strategy)
+    run_book(node, deltas, trades, sample_interval_ns=100_000_000)
+    assert node.failure("R") is None
+    assert strategy.from_fills > 5
+    assert strategy.from_timer > 5
+    assert strategy.refused == []
+    orders = list(node.execution.oms)
+    assert [order.client_order_id for order in orders] == strategy.sent
+    assert len(strategy.sent) >= strategy.from_fills + strategy.from_timer
+    assert all(order.status.name not in ("REJECTED", "DENIED") for order in orders)
+    assert sum(order.filled_quantity for order in orders) > strategy.from_fills

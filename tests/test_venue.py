@@ -553,17 +553,26 @@ def test_stepping_stops_at_each_top_change_and_matches_one_bulk_replay(
     events: list[OrderEvent] = []
     prints: list[tuple[int, int, int, int, int]] = []
     seen_at_changes = []
+    ends = set()
     while True:
-        changed, seen, step_events, step_prints, pending = stepper.step(venue, book, True, 10**9)
+        end, seen, step_events, step_prints, pending = stepper.step(venue, book, True, 10**9)
+        ends.add(end)
         events += step_events
         prints += step_prints
+        # The venue never ran past the time of what the step hands back.
+        assert venue.now is not None
+        assert venue.now <= seen
         if pending:
             before = (book.best_bid(), book.best_ask())
             stepper.apply_pending(venue, book)
-            assert (book.best_bid(), book.best_ask()) != before or not changed
-        if not changed:
+            assert (book.best_bid(), book.best_ask()) != before or end != "CHANGE"
+        if end == "DONE":
             assert stepper.done
             break
+        if end == "DUE":
+            assert min(event.ts for event in step_events) == seen
+            continue
+        assert end == "CHANGE"
         seen_at_changes.append(seen)
         index = len(seen_at_changes) - 1
         assert tuple(int(v) for v in columns[head + changes[index]]) == (
@@ -571,6 +580,7 @@ def test_stepping_stops_at_each_top_change_and_matches_one_bulk_replay(
             *(book.best_ask() or (0, 0)),
         )
     assert stepper.done
+    assert ends == {"CHANGE", "DUE", "DONE"}
     assert seen_at_changes == [int(expected.feed_ts[i]) for i in changes]
     assert events == expected.events
     assert any(event.kind == "FILLED" for event in events)

@@ -234,6 +234,8 @@ class VenueReplayResult:
     feed_ts: npt.NDArray[np.int64] | None
     trade_feed_ts: npt.NDArray[np.int64] | None
 
+StepEnd = Literal["CHANGE", "DUE", "PAUSED", "DONE"]
+"""Why an :meth:`L2Stepper.step` stopped."""
 SteppedPrint = tuple[int, int, int, int, int]
 """``(ts_event, seen, price, quantity, aggressor_side)`` of a print replayed by a step."""
 
@@ -256,7 +258,7 @@ class L2Stepper:
         max_deltas: int,
         last_print_only: bool = False,
         held_until: int | None = None,
-    ) -> tuple[bool, int, list[OrderEvent], list[SteppedPrint], bool]: ...
+    ) -> tuple[StepEnd, int, list[OrderEvent], list[SteppedPrint], bool]: ...
     def apply_pending(self, venue: SimulatedVenue, book: OrderBookL2) -> None: ...
     @property
     def done(self) -> bool: ...

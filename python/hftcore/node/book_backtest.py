@@ -231,17 +231,24 @@ class _BookRun:
         detect_changes = bool(self.node.bus.handlers(self.topic))
         every_print = bool(self.node.bus.handlers(self.trade_topic))
         held = self.held
+        clock = self.clock
         while not stepper.done:
-            changed, seen, prints, book_pending = venue.step_l2(
+            # Nobody reads the prints one by one and no order can trigger on one: the last
+            # print of the step gives the cache and the marks the same state, and no print is
+            # a time at which the node acts.
+            prints_act = every_print or not _no_orders(self.node)
+            held_until = held[0][0] if held and prints_act else None
+            timer = clock.next_due_ns()
+            if timer is not None and (held_until is None or timer < held_until):
+                held_until = timer
+            end, seen, prints, book_pending = venue.step_l2(
                 instrument_id,
                 stepper,
                 book,
                 detect_changes=detect_changes,
                 max_deltas=chunk,
-                # Nobody reads the prints one by one and no order can trigger on one: the
-                # last print of the step gives the cache and the marks the same state.
-                last_print_only=not every_print and _no_orders(self.node),
-                held_until=held[0][0] if held else None,
+                last_print_only=not prints_act,
+                held_until=held_until,
             )
             if prints:
                 self._hold_prints(prints)
@@ -249,9 +256,9 @@ class _BookRun:
             self._release(seen)
             if book_pending:
                 venue.apply_pending_l2(instrument_id, stepper, book)
-            if changed:
+            if end == "CHANGE":
                 self._publish_book(seen)
-            else:
+            elif end != "DUE":
                 self._mark(seen)
         # Commands still in flight arrive; their answers and every held event are delivered.
         self.venue.advance_to(max(self.clock.timestamp_ns(), self._venue_now()))

@@ -47,7 +47,7 @@ from hftcore.venues.base import (
 )
 
 if TYPE_CHECKING:
-    from hftcore._core import SteppedPrint
+    from hftcore._core import StepEnd, SteppedPrint
 
 # ----- configuration ---------------------------------------------------------------------------
 
@@ -267,14 +267,11 @@ class SimulatedBookVenue(VenueClient):
         max_deltas: int,
         last_print_only: bool = False,
         held_until: int | None = None,
-    ) -> tuple[bool, int, list[SteppedPrint], bool]:
-        """Replays ``stepper``'s data to the next top-of-book change, to its end, or through at
-        most ``max_deltas`` deltas; the venue's events go to the sink. Returns ``(changed,
-        seen, prints, book_pending)``: whether a change stopped the step, when the node sees
-        that delta, the prints replayed, and whether the step's deltas wait for
-        :meth:`apply_pending_l2` because something is due first (see
-        :class:`~hftcore.L2Stepper`)."""
-        changed, seen, events, prints, book_pending = stepper.step(
+    ) -> tuple[StepEnd, int, list[SteppedPrint], bool]:
+        """One :meth:`~hftcore.L2Stepper.step` of ``stepper``'s data; the venue's events go to
+        the sink. Returns ``(end, seen, prints, book_pending)``; when ``book_pending``, call
+        :meth:`apply_pending_l2` after delivering what is due by ``seen``."""
+        end, seen, events, prints, book_pending = stepper.step(
             self._book(instrument_id),
             book,
             detect_changes,
@@ -284,7 +281,7 @@ class SimulatedBookVenue(VenueClient):
         )
         if events:
             self._dispatch(instrument_id, events)
-        return changed, seen, prints, book_pending
+        return end, seen, prints, book_pending
 
     def apply_pending_l2(self, instrument_id: str, stepper: L2Stepper, book: OrderBookL2) -> None:
         """Applies the last :meth:`step_l2`'s deltas to ``book`` when they waited."""

@@ -9,7 +9,7 @@ use hftcore_core::matching::simulated::{
     l2_replay_from_l3 as derive_l2_replay, L2Chunk, L2FeedColumns, L2Stepper as CoreStepper,
     LatencyDistribution, LatencyModel as CoreLatency, LatencyTable, NewOrder, OpenOrder,
     QueueModel as CoreQueue, RecordError, SimulatedVenue as CoreVenue, StepEnd, StepError,
-    TradeRecord, VenueConfig, VenueError, VenueReplaySummary,
+    StepLimits, TradeRecord, VenueConfig, VenueError, VenueReplaySummary,
 };
 use hftcore_core::matching::{OrderEvent as CoreEvent, TimeInForce};
 use hftcore_core::replay::{L2DeltaRecord, L3MessageRecord};
@@ -968,7 +968,13 @@ impl SimulatedVenue {
 type SteppedPrint = (i64, i64, Price, Quantity, u8);
 
 /// What :meth:`L2Stepper.step` returns.
-type StepOutcome = (bool, i64, Vec<Py<OrderEvent>>, Vec<SteppedPrint>, bool);
+type StepOutcome = (
+    &'static str,
+    i64,
+    Vec<Py<OrderEvent>>,
+    Vec<SteppedPrint>,
+    bool,
+);
 
 /// L2 data (deltas and prints, each in time order) stepped through a :class:`SimulatedVenue` and
 /// a node's :class:`OrderBookL2` from one top-of-book change to the next; see
@@ -979,7 +985,7 @@ type StepOutcome = (bool, i64, Vec<Py<OrderEvent>>, Vec<SteppedPrint>, bool);
 ///
 ///     stepper = L2Stepper(venue, book, deltas, trades)    # checks all the data first
 ///     while not stepper.done:
-///         changed, seen, events, prints, pending = stepper.step(venue, book, True, 65_536)
+///         end, seen, events, prints, pending = stepper.step(venue, book, True, 65_536)
 ///         ...                                             # deliver what is due by ``seen``
 ///         if pending:
 ///             stepper.apply_pending(venue, book)
@@ -1101,13 +1107,16 @@ impl L2Stepper {
     }
 
     /// Replays to the next top-of-book change (when ``detect_changes``), to the end of the
-    /// data, or through at most ``max_deltas`` deltas, and returns ``(changed, seen, events,
-    /// prints, book_pending)``: whether a change stopped the step and when the node sees that
-    /// delta (otherwise the venue's latest feed time), the venue's order events of the step,
-    /// its replayed prints as ``(ts_event, seen, price, quantity, aggressor_side)`` (all of
-    /// them or, with ``last_print_only``, the last), and whether the step's deltas wait for
-    /// ``apply_pending`` because an event, a print or something the node holds
-    /// (``held_until``: its earliest local time) is due at or before ``seen``.
+    /// data, through at most ``max_deltas`` deltas, or up to ``held_until`` (the earliest local
+    /// time at which the node acts on what it holds: order events, timers) or an event of the
+    /// step, whichever comes first. Returns ``(end, seen, events, prints, book_pending)``:
+    /// ``end`` is ``"CHANGE"`` (``seen``: when the node sees the changing delta), ``"DUE"``
+    /// (``seen``: the time of what the node must handle before the venue goes on),
+    /// ``"PAUSED"`` or ``"DONE"`` (``seen``: the venue's latest time); the venue's order events
+    /// of the step; its replayed prints as ``(ts_event, seen, price, quantity,
+    /// aggressor_side)``, all of them or, with ``last_print_only`` (nobody acts on prints), the
+    /// last; and whether the step's deltas wait for ``apply_pending`` because something is
+    /// due at or before ``seen``.
     #[pyo3(signature = (venue, book, detect_changes, max_deltas, last_print_only=false,
         held_until=None))]
     #[allow(clippy::too_many_arguments)]
@@ -1121,24 +1130,19 @@ impl L2Stepper {
         last_print_only: bool,
         held_until: Option<i64>,
     ) -> PyResult<StepOutcome> {
-        let held_until = held_until.unwrap_or(i64::MAX);
+        let limits = StepLimits {
+            detect_changes,
+            max_deltas,
+            held_until: held_until.unwrap_or(i64::MAX),
+            prints_act: !last_print_only,
+        };
         let mut venue = venue.try_borrow_mut()?;
         let mut book = book.try_borrow_mut()?;
         let data = held_chunk(py, &self.deltas, &self.trades, self.stepper.sizes())?;
         let (stepper, core_venue, core_book) =
             (&mut self.stepper, &mut venue.venue, &mut book.book);
         let mut events = Vec::new();
-        let mut run = || {
-            stepper.step(
-                core_venue,
-                core_book,
-                data,
-                detect_changes,
-                max_deltas,
-                held_until,
-                &mut events,
-            )
-        };
+        let mut run = || stepper.step(core_venue, core_book, data, limits, &mut events);
         // A step that may replay many records lets other Python threads run.
         let outcome = if detect_changes {
             run()
@@ -1164,8 +1168,14 @@ impl L2Stepper {
                 )
             })
             .collect();
+        let end = match step.end {
+            StepEnd::TopChange => "CHANGE",
+            StepEnd::Due => "DUE",
+            StepEnd::Paused => "PAUSED",
+            StepEnd::Done => "DONE",
+        };
         Ok((
-            step.end == StepEnd::TopChange,
+            end,
             step.seen,
             to_python(py, &events)?,
             prints,

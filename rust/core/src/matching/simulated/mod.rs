@@ -19,7 +19,7 @@ pub use queue::QueueModel;
 pub use replay::{
     l2_replay_from_l3, L2FeedColumns, RecordArray, RecordError, TradeRecord, VenueReplaySummary,
 };
-pub use stepper::{L2Chunk, L2Stepper, Step, StepEnd, StepError};
+pub use stepper::{L2Chunk, L2Stepper, Step, StepEnd, StepError, StepLimits};
 pub use venue::{NewOrder, OpenOrder, OrderKind, SimulatedVenue};
 
 use thiserror::Error;

@@ -13,6 +13,11 @@
 //!    later ones; changes found on the way are queued for the next steps);
 //! 3. the node's book applies the deltas up to the changing one, never a later one.
 //!
+//! The venue never gets ahead of a local time at which the node may act: an order event, a
+//! print the node acts on, a timer (`held_until`). A step stops before the venue's next record
+//! or command arrival after such a time ([`StepEnd::Due`]), so whatever the node sends then
+//! reaches the venue in time, after exactly the records that happened before.
+//!
 //! The venue's order events and the prints it replayed are handed back with the step, for the
 //! node to deliver at their own local times. When something is due at or before `seen` (an
 //! event or print of the step, or one the node holds from earlier: `held_until`), the node
@@ -36,6 +41,9 @@ use crate::replay::{apply_l2, ErrorPolicy, L2DeltaRecord};
 pub enum StepEnd {
     /// A delta changed the top of book.
     TopChange,
+    /// Something the node may act on is due (`seen`: its local time) before the venue's next
+    /// record: the node handles it first, so what it sends reaches the venue in time.
+    Due,
     /// The step replayed as many deltas as it may (`max_deltas`); records remain.
     Paused,
     /// Every record is replayed and in the node's book.
@@ -79,6 +87,41 @@ pub struct L2Chunk<'a> {
     pub trades: &'a [TradeRecord],
 }
 
+/// How far one [`L2Stepper::step`] may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepLimits {
+    /// Stop at the next change of the top of book (someone reads the book at each).
+    pub detect_changes: bool,
+    /// At most this many deltas in a step without a change.
+    pub max_deltas: usize,
+    /// The earliest local time at which the node acts on what it already holds (its held
+    /// order events, actionable prints, timers); `i64::MAX`: nothing.
+    pub held_until: i64,
+    /// The node acts on each print (someone reads them, or orders may trigger on them): a
+    /// print's feed time bounds the venue's run ahead like an order event's.
+    pub prints_act: bool,
+}
+
+impl StepLimits {
+    /// Nothing watched, nothing held: as far as `max_deltas`.
+    pub fn unwatched(max_deltas: usize) -> Self {
+        StepLimits {
+            detect_changes: false,
+            max_deltas,
+            held_until: i64::MAX,
+            prints_act: false,
+        }
+    }
+
+    /// Stop at every change of the top of book; nothing held.
+    pub fn changes() -> Self {
+        StepLimits {
+            detect_changes: true,
+            ..StepLimits::unwatched(usize::MAX)
+        }
+    }
+}
+
 /// Cursors of L2 data through a venue and a node's book. Memory is bounded by one step, not by
 /// the data: feed times are kept only for what the node has not been handed yet.
 #[derive(Debug)]
@@ -93,8 +136,9 @@ pub struct L2Stepper {
     step_trade: usize,
     print_feed: Vec<i64>,
     /// Deltas the venue replayed that changed its top, with their feed times, not yet stepped
-    /// to.
+    /// to; the first of them once taken, until the step that publishes it.
     changes: VecDeque<(usize, i64)>,
+    next_change: Option<(usize, i64)>,
     top: [i64; 4],
     /// The node's book held the venue's market levels when the stepper was made: where every
     /// delta the venue replayed is due in the book, copying the venue's levels is cheaper than
@@ -125,6 +169,7 @@ impl L2Stepper {
             step_trade: 0,
             print_feed: Vec::new(),
             changes: VecDeque::new(),
+            next_change: None,
             top: venue.top(),
         })
     }
@@ -139,25 +184,23 @@ impl L2Stepper {
         &self.print_feed
     }
 
-    /// Whether every record is replayed and in the node's book.
+    /// Whether every record is replayed and in the node's book (commands may still be in
+    /// flight to the venue).
     pub fn is_done(&self) -> bool {
         (self.book_delta, self.venue_trade) == self.sizes && self.venue_delta == self.sizes.0
     }
 
-    /// Replays records up to the next top-of-book change (when `detect_changes`), to the end
-    /// of the data, or through at most `max_deltas` deltas, whichever comes first; see the
-    /// module docs. `held_until` is the earliest local time of what the node holds to deliver
-    /// (`i64::MAX`: nothing). The venue must be the one the stepper was made for, `book` the
-    /// node's book of its instrument and `data` the stepper's data.
-    #[allow(clippy::too_many_arguments)]
+    /// Replays records up to the next top-of-book change (when `limits.detect_changes`), to
+    /// the end of the data, through at most `limits.max_deltas` deltas, or up to a local time
+    /// at which the node may act, whichever comes first; see the module docs. The venue must be
+    /// the one the stepper was made for, `book` the node's book of its instrument and `data`
+    /// the stepper's data.
     pub fn step(
         &mut self,
         venue: &mut SimulatedVenue,
         book: &mut OrderBookL2,
         data: L2Chunk<'_>,
-        detect_changes: bool,
-        max_deltas: usize,
-        held_until: i64,
+        limits: StepLimits,
         events: &mut Vec<OrderEvent>,
     ) -> Result<Step, StepError> {
         assert!(self.fits(data), "data other than the stepper's");
@@ -165,48 +208,70 @@ impl L2Stepper {
         self.step_trade = self.venue_trade;
         self.print_feed.clear();
         let first_event = events.len();
-        let limit = data
-            .deltas
-            .len()
-            .min(self.venue_delta.saturating_add(max_deltas.max(1)));
-        let change = loop {
-            if let Some(change) = self.changes.pop_front() {
-                break Some(change);
+        let deltas = data.deltas.len();
+        let limit = deltas.min(self.venue_delta.saturating_add(limits.max_deltas.max(1)));
+        // The earliest local time at which the node may act (and send to the venue): the
+        // venue replays no record that happened after it before the node has acted.
+        let mut due = limits.held_until;
+        let (end, seen) = loop {
+            if self.next_change.is_none() && limits.detect_changes {
+                self.next_change = self.changes.pop_front();
             }
-            if !detect_changes || self.venue_delta >= limit {
-                break None;
-            }
-            if !self.replay_next(venue, data, true, events)? {
-                break None;
-            }
-        };
-        let (end, seen) = match change {
-            Some((index, seen)) => {
-                while next_ts(data, self.venue_delta, self.venue_trade).is_some_and(|ts| ts <= seen)
-                {
-                    self.replay_next(venue, data, true, events)?;
+            // The venue's timeline: its next record and the next command reaching it.
+            let record = next_ts(data, self.venue_delta, self.venue_trade);
+            let arrival = venue.next_arrival();
+            let next = match (record, arrival) {
+                (Some(record), Some(arrival)) => Some(record.min(arrival)),
+                (record, arrival) => record.or(arrival),
+            };
+            if let Some((index, seen)) = self.next_change {
+                if seen <= due && next.is_none_or(|ts| ts > seen) {
+                    // Everything that happened by the time the node sees the change is done.
+                    self.next_change = None;
+                    self.book_end = index + 1;
+                    break (StepEnd::TopChange, seen);
                 }
-                self.book_end = index + 1;
-                (StepEnd::TopChange, seen)
             }
-            None => {
-                self.replay_deltas_until(venue, data, limit, events)?;
+            if next.is_some_and(|ts| ts > due) {
+                break (StepEnd::Due, due);
+            }
+            if self.next_change.is_none()
+                && (record.is_none() || (self.venue_delta >= limit && limit < deltas))
+                && arrival.is_none_or(|ts| record.is_some_and(|record| ts > record))
+            {
                 self.top = venue.top();
+                self.changes.clear();
                 self.book_end = self.venue_delta;
-                let end = if self.venue_delta == data.deltas.len()
-                    && self.venue_trade == data.trades.len()
-                {
+                let end = if record.is_none() && arrival.is_none() {
                     StepEnd::Done
                 } else {
                     StepEnd::Paused
                 };
-                (end, venue.last_feed_ts())
+                break (end, venue.last_feed_ts().max(venue.now()));
+            }
+            let (start_events, start_prints) = (events.len(), self.print_feed.len());
+            match (record, arrival) {
+                (record, Some(arrival)) if record.is_none_or(|record| arrival <= record) => {
+                    venue.run_commands_until(arrival, events);
+                }
+                _ => {
+                    self.replay_next(venue, data, limits.detect_changes, events)?;
+                }
+            }
+            for event in &events[start_events..] {
+                due = due.min(event.ts());
+            }
+            if limits.prints_act {
+                for &feed in &self.print_feed[start_prints..] {
+                    due = due.min(feed);
+                }
             }
         };
         let prints = self.step_trade..self.venue_trade;
-        let due_first = held_until <= seen
-            || events[first_event..].iter().any(|event| event.ts() <= seen)
-            || self.print_feed.iter().any(|&feed| feed <= seen);
+        let due_first = end != StepEnd::Due
+            && (limits.held_until <= seen
+                || events[first_event..].iter().any(|event| event.ts() <= seen)
+                || self.print_feed.iter().any(|&feed| feed <= seen));
         if !due_first {
             self.apply_pending(venue, book, data)?;
         }
@@ -255,22 +320,6 @@ impl L2Stepper {
 
     fn fits(&self, data: L2Chunk<'_>) -> bool {
         (data.deltas.len(), data.trades.len()) == self.sizes
-    }
-
-    /// The venue replays every record up to and including delta `limit - 1` (the prints
-    /// before it included), or every record when `limit` is the number of deltas.
-    fn replay_deltas_until(
-        &mut self,
-        venue: &mut SimulatedVenue,
-        data: L2Chunk<'_>,
-        limit: usize,
-        events: &mut Vec<OrderEvent>,
-    ) -> Result<(), RecordError> {
-        let everything = limit == data.deltas.len();
-        while self.venue_delta < limit || (everything && self.venue_trade < data.trades.len()) {
-            self.replay_next(venue, data, false, events)?;
-        }
-        Ok(())
     }
 
     /// The venue replays one record; false when none is left.
@@ -374,11 +423,14 @@ fn next_ts(data: L2Chunk<'_>, delta: usize, trade: usize) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::book::BookView;
+    use crate::matching::order::TimeInForce;
     use crate::matching::simulated::LatencyModel;
-    use crate::matching::simulated::VenueError;
     use crate::matching::simulated::{l2_replay_from_l3, L2FeedColumns, QueueModel, VenueConfig};
+    use crate::matching::simulated::{NewOrder, VenueError};
     use crate::replay::synthetic::OrderFlowModel;
     use crate::types::InstrumentSpec;
+    use crate::types::Side;
 
     fn venue() -> SimulatedVenue {
         let spec = InstrumentSpec::new("0.01", 2, "1", 0, "1", "1000000", "0", "-0.0001", "0.0002")
@@ -452,9 +504,7 @@ mod tests {
                     &mut stepped_venue,
                     &mut book,
                     chunk,
-                    true,
-                    usize::MAX,
-                    i64::MAX,
+                    StepLimits::changes(),
                     &mut events,
                 )
                 .expect("step");
@@ -505,9 +555,7 @@ mod tests {
                     &mut venue,
                     &mut book,
                     data,
-                    false,
-                    1_000,
-                    i64::MAX,
+                    StepLimits::unwatched(1_000),
                     &mut Vec::new(),
                 )
                 .expect("step");
@@ -534,6 +582,68 @@ mod tests {
         assert_eq!(steps, deltas.len().div_ceil(1_000));
         assert_eq!(prints, trades.len());
         assert!(stepper.is_done());
+    }
+
+    /// With orders working, the venue stops before any record that happened after the local
+    /// time of an event the node may act on: a command sent then reaches it in time.
+    #[test]
+    fn the_venue_never_runs_past_a_time_the_node_may_act_at() {
+        let (deltas, trades) = stream(20_000);
+        let mut venue = venue();
+        let data = L2Chunk {
+            deltas: &deltas,
+            trades: &trades,
+        };
+        let mut book = OrderBookL2::new();
+        let mut stepper = L2Stepper::new(&venue, &book, data).expect("stepper");
+        let mut events = Vec::new();
+        let limits = StepLimits {
+            prints_act: true,
+            ..StepLimits::changes()
+        };
+        let (mut due_steps, mut order_id) = (0, 0);
+        while !stepper.is_done() {
+            events.clear();
+            let step = stepper
+                .step(&mut venue, &mut book, data, limits, &mut events)
+                .expect("step");
+            eprintln!(
+                "{step:?} now {} feed {:?}",
+                venue.now(),
+                stepper.print_feed()
+            );
+            assert!(
+                venue.now() <= step.seen,
+                "{step:?} at venue time {}",
+                venue.now()
+            );
+            if step.end == StepEnd::Due {
+                due_steps += 1;
+                let earliest = events
+                    .iter()
+                    .map(OrderEvent::ts)
+                    .chain(stepper.print_feed().iter().copied())
+                    .min();
+                assert_eq!(earliest, Some(step.seen));
+            }
+            if step.book_pending {
+                stepper
+                    .apply_pending(&venue, &mut book, data)
+                    .expect("pending deltas");
+            }
+            // Act where the node may: a one-lot bid at the touch, sent at the step's time.
+            if let Some((price, _)) = book.best_bid() {
+                order_id += 1;
+                venue
+                    .submit(
+                        step.seen,
+                        NewOrder::limit(order_id, Side::Buy, price, 1, TimeInForce::Ioc),
+                        &mut events,
+                    )
+                    .expect("a command at the step's time is never before the venue's");
+            }
+        }
+        assert!(due_steps > 100, "prints bound the run ahead: {due_steps}");
     }
 
     #[test]

@@ -665,7 +665,12 @@ impl SimulatedVenue {
         }
     }
 
-    fn run_commands_until(&mut self, ts: i64, events: &mut Vec<OrderEvent>) {
+    /// When the next command in flight reaches the venue (arrivals never go back in time).
+    pub(crate) fn next_arrival(&self) -> Option<i64> {
+        self.pending.front().map(|pending| pending.arrival)
+    }
+
+    pub(crate) fn run_commands_until(&mut self, ts: i64, events: &mut Vec<OrderEvent>) {
         while let Some(pending) = self.pending.front().copied() {
             if pending.arrival > ts {
                 break;

@@ -231,6 +231,11 @@ class _MemoryLog:
         return Appended(len(self.events), False)
 
 
+def money_text(units: int) -> str:
+    """Money units (1e-12) as plain decimal text, without trailing zeros."""
+    return format(money_to_decimal(units).normalize(), "f")
+
+
 @dataclass(frozen=True, slots=True)
 class ComparedFill:
     """One fill (or unfilled order) of either mode; ``difference`` is None when both modes
@@ -327,7 +332,7 @@ class Comparison:
         text per currency, latencies in ns."""
 
         def money(values: dict[str, int]) -> dict[str, str]:
-            return {ccy: str(money_to_decimal(units)) for ccy, units in values.items()}
+            return {ccy: money_text(units) for ccy, units in values.items()}
 
         def totals(mode: ModeTotals) -> dict[str, object]:
             return {
@@ -423,7 +428,6 @@ def compare_paper_to_backtest(
         paper_last_bar=number_of[bars[processed - 1].ts_event] if processed else -1,
         bars_processed=processed,
         bar_times=bar_times,
-        instruments=instruments,
     )
     rows: list[ComparedFill] = []
     for paper_order, backtest_order in _pair(paper_orders, backtest_orders):
@@ -534,10 +538,6 @@ class _Context:
     paper_last_bar: int
     bars_processed: int
     bar_times: Sequence[int]
-    instruments: dict[str, Instrument]
-
-    def price_text(self, instrument_id: str, ticks: int) -> str:
-        return self.instruments[instrument_id].ticks_to_str(ticks)
 
     def bar_text(self, bar: int | None) -> str:
         if bar is None:
@@ -659,14 +659,12 @@ def _rows(
         paper_fill = paper_fills[index] if index < len(paper_fills) else None
         backtest_fill = backtest_fills[index] if index < len(backtest_fills) else None
         if paper_fill is not None and backtest_fill is not None:
-            difference, explanation = _fill_difference(
-                paper_fill, backtest_fill, spec.instrument_id, context
-            )
+            difference, explanation = _fill_difference(paper_fill, backtest_fill, context)
             fill_cause: Cause | None = None
             if difference is not None:
                 fill_cause = Cause.VENUE_MODEL if context.venue_model else Cause.UNEXPLAINED
                 if context.venue_model:
-                    explanation += f"; the venues' fill models differ ({context.venue_model})"
+                    explanation += f"; the fill models differ: {context.venue_model}"
             rows.append(row(paper_fill, backtest_fill, difference, fill_cause, explanation))
         elif backtest_fill is not None:
             cause, explanation = _why_not_in_paper(paper, backtest_fill.bar, context)
@@ -696,23 +694,22 @@ def _rows(
 
 
 def _fill_difference(
-    paper: FillTrace, backtest: FillTrace, instrument_id: str, context: _Context
+    paper: FillTrace, backtest: FillTrace, context: _Context
 ) -> tuple[Difference | None, str]:
-    where = (
-        f"paper on {context.bar_text(paper.bar)} at "
-        f"{context.price_text(instrument_id, paper.price)}, backtest on "
-        f"{context.bar_text(backtest.bar)} at {context.price_text(instrument_id, backtest.price)}"
-    )
     if paper.bar != backtest.bar:
         later = paper.bar is not None and (backtest.bar is None or paper.bar > backtest.bar)
-        return (Difference.LATER_BAR if later else Difference.EARLIER_BAR), f"filled {where}"
+        return (
+            Difference.LATER_BAR if later else Difference.EARLIER_BAR,
+            f"paper filled on {context.bar_text(paper.bar)}, the backtest on "
+            f"{context.bar_text(backtest.bar)}",
+        )
     if paper.price != backtest.price:
-        return Difference.PRICE_DIFFERS, f"filled on the same bar at other prices: {where}"
+        return Difference.PRICE_DIFFERS, f"same bar, {context.bar_text(paper.bar)}, other price"
     if paper.quantity != backtest.quantity:
         return (
             Difference.QUANTITY_DIFFERS,
-            f"filled {paper.quantity} lots in paper, {backtest.quantity} in the backtest, "
-            f"on {context.bar_text(paper.bar)}",
+            f"{paper.quantity} lots in paper, {backtest.quantity} in the backtest, on "
+            f"{context.bar_text(paper.bar)}",
         )
     return None, ""
 
@@ -898,4 +895,5 @@ __all__ = [
     "LatencyStats",
     "ModeTotals",
     "compare_paper_to_backtest",
+    "money_text",
 ]

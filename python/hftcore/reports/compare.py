@@ -405,12 +405,7 @@ def compare_paper_to_backtest(
     if not path.is_file():
         raise InvalidValue("STORE_NOT_FOUND", f"no event store file at {path}")
     bars = load_paper_bars(config, data, bar_type=bar_type)
-    processed, stamps, events = _read_session(path)
-    if processed > len(bars):
-        raise ConfigError(
-            "CONFIG_MISMATCH",
-            f"the session replayed {processed} bars but {data} holds {len(bars)}",
-        )
+    processed, stamps, events = _read_session(path, data, len(bars))
     _check_log_matches(config, events)
     compared = bars if full_period else bars[:processed]
     bar_times = sorted({bar.ts_event for bar in compared})
@@ -447,7 +442,9 @@ def compare_paper_to_backtest(
     )
 
 
-def _read_session(path: Path) -> tuple[int, list[int], list[StoredEvent]]:
+def _read_session(
+    path: Path, data: str, bars_held: int
+) -> tuple[int, list[int], list[StoredEvent]]:
     """The bars the session replayed, their wall-clock stamps and the whole log."""
     from hftcore.node.paper import REPLAY_POSITION_KEY, bar_stamp_key
     from hftcore.store.sqlite import SqliteEventStore
@@ -458,6 +455,11 @@ def _read_session(path: Path) -> tuple[int, list[int], list[StoredEvent]]:
             raise InvalidValue(
                 "NOT_A_PAPER_SESSION",
                 f"{path} holds no paper session (no {REPLAY_POSITION_KEY} in its meta)",
+            )
+        if processed > bars_held:
+            raise ConfigError(
+                "CONFIG_MISMATCH",
+                f"the session replayed {processed} bars but {data} holds {bars_held}",
             )
         stamps: list[int] = []
         for index in range(processed):

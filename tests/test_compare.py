@@ -19,7 +19,7 @@ import pytest
 from hftcore.cli import main
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Bar
-from hftcore.model.events import SubmitOrder
+from hftcore.model.events import OrderInitialized, SubmitOrder
 from hftcore.model.money import notional_per_tick_lot
 from hftcore.node.config import NodeConfig, parse_config
 from hftcore.node.paper import PaperSession, load_paper_bars
@@ -159,16 +159,19 @@ def test_another_venue_fill_model_shows_as_price_differences(
     assert comparison.pnl_difference == {"USD": _money(2 * (SESSION_BARS - 1))}
 
 
-def _truncate_after_last_submit(store: Path) -> str:
-    """The log as if the node had been killed right after committing its last intent: every
-    row after the last SubmitOrder is gone. Returns that order's client order id."""
+def _kill_after_last(store: Path, kind: type[SubmitOrder | OrderInitialized]) -> str:
+    """The log as if the node had been killed right after committing the last event of
+    ``kind``: every row after it is gone. Returns that event's client order id."""
     with SqliteEventStore(store) as opened:
-        submits = [stored for stored in opened.events(kinds=[SubmitOrder])]
-    last = submits[-1]
-    assert isinstance(last.event, SubmitOrder)
-    with sqlite3.connect(store) as connection:
-        connection.execute("DELETE FROM events WHERE seq > ?", (last.seq,))
+        last = list(opened.events(kinds=[kind]))[-1]
+    _truncate(store, after_seq=last.seq)
+    assert isinstance(last.event, kind)
     return last.event.client_order_id
+
+
+def _truncate(store: Path, *, after_seq: int) -> None:
+    with sqlite3.connect(store) as connection:
+        connection.execute("DELETE FROM events WHERE seq > ?", (after_seq,))
 
 
 def test_an_intent_abandoned_at_a_restart_is_the_one_difference(
@@ -178,7 +181,7 @@ def test_an_intent_abandoned_at_a_restart_is_the_one_difference(
     store = tmp_path / "events.sqlite"
     first_run = 12
     assert _run_session(config, all_bars[:first_run], store) == first_run
-    abandoned = _truncate_after_last_submit(store)
+    abandoned = _kill_after_last(store, SubmitOrder)
     # The restart recovers (the intent is denied, never sent) and replays the remaining bars.
     assert _run_session(config, all_bars[:SESSION_BARS], store) == SESSION_BARS - first_run
     comparison = compare_paper_to_backtest(config, store, DATA)
@@ -192,6 +195,54 @@ def test_an_intent_abandoned_at_a_restart_is_the_one_difference(
     # The strategy decides from the bar alone, so everything else matches.
     assert comparison.matched_fills == SESSION_BARS - 2
     assert comparison.paper.fills == comparison.backtest.fills - 1
+
+
+def test_an_order_the_venue_never_got_is_canceled_at_the_restart(
+    tmp_path: Path, all_bars: list[Bar]
+) -> None:
+    config = _config(tmp_path)
+    store = tmp_path / "events.sqlite"
+    first_run = 15
+    _run_session(config, all_bars[:first_run], store)
+    # Killed after the order was initialized, before it was submitted to the venue.
+    never_sent = _kill_after_last(store, OrderInitialized)
+    _run_session(config, all_bars[:SESSION_BARS], store)
+    comparison = compare_paper_to_backtest(config, store, DATA)
+    [difference] = comparison.differences
+    assert difference.difference is Difference.FILLED_ONLY_IN_BACKTEST
+    assert difference.cause is Cause.RECONCILIATION_CANCEL
+    assert difference.paper_order_id == never_sent
+    assert difference.backtest_bar == first_run
+    assert "NOT_FOUND_AT_VENUE" in difference.explanation
+
+
+def test_a_bar_lost_to_a_kill_shows_as_a_later_fill_and_a_missing_order(
+    tmp_path: Path, all_bars: list[Bar]
+) -> None:
+    config = _config(tmp_path)
+    store = tmp_path / "events.sqlite"
+    lost = 10
+    _run_session(config, all_bars[: lost + 1], store)
+    # Killed while handling bar `lost`: its replay position and stamp were committed, nothing
+    # it caused was (the fill of the order sent on the bar before, the strategy's new order).
+    with SqliteEventStore(store) as opened:
+        stamp = opened.get_meta(f"paper.bar_ts.{lost}")
+        assert isinstance(stamp, int)
+        kept = [stored.seq for stored in opened.events() if stored.event.ts_init < stamp]
+    _truncate(store, after_seq=kept[-1])
+    assert _run_session(config, all_bars[:SESSION_BARS], store) == SESSION_BARS - lost - 1
+    comparison = compare_paper_to_backtest(config, store, DATA)
+    later, missing = comparison.differences
+    # The order sent on the bar before was restored at the venue and filled one bar late.
+    assert (later.difference, later.cause) == (Difference.LATER_BAR, Cause.SESSION_RESTARTED)
+    assert (later.backtest_bar, later.paper_bar) == (lost, lost + 1)
+    assert later.backtest_price == all_bars[lost].open
+    assert later.paper_price == all_bars[lost + 1].open
+    # The strategy never saw bar `lost` in paper, so never sent what the backtest sent there.
+    assert missing.difference is Difference.FILLED_ONLY_IN_BACKTEST
+    assert missing.cause is Cause.SESSION_RESTARTED
+    assert (missing.paper_order_id, missing.backtest_bar) == (None, lost + 1)
+    assert f"while handling bar {lost} " in missing.explanation
 
 
 def test_a_session_stopped_early_misses_the_rest_of_the_period(

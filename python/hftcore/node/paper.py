@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 REPLAY_POSITION_KEY = "paper.next_bar"
 BAR_STAMP_PREFIX = "paper.bar_ts."
+RESTARTS_KEY = "paper.restarts"
+"""The replay positions (``paper.next_bar``) at which the session was recovered and resumed."""
 PAPER_VENUE = "SIM"
 
 # Sent to the venue and not known to be closed: the venue had these orders when the node died.
@@ -241,6 +243,12 @@ class PaperSession:
 
     def recover(self) -> Recovery:
         """Rebuilds the node and the venue from the store (a no-op on an empty store)."""
+        resumed_at = self.store.get_meta(REPLAY_POSITION_KEY)
+        if isinstance(resumed_at, int) and not isinstance(resumed_at, bool):
+            # Kept so that a comparison with a backtest can tell what a restart changed.
+            earlier = self.store.get_meta(RESTARTS_KEY, [])
+            restarts = earlier if isinstance(earlier, list) else []
+            self.store.put_meta(RESTARTS_KEY, [*restarts, resumed_at])
         state = self.node.rebuild_from(self.store)
         restored = self.venue.restore(self.node.execution.oms, state)
         recovery = self.node.reconcile_venues(self.store, state)
@@ -360,6 +368,7 @@ __all__ = [
     "BAR_STAMP_PREFIX",
     "PAPER_VENUE",
     "REPLAY_POSITION_KEY",
+    "RESTARTS_KEY",
     "PaperSession",
     "PaperSummary",
     "PaperVenue",

@@ -90,6 +90,9 @@ class Cause(StrEnum):
     """Canceled at a restart because the venue did not have it."""
     RISK_DENIED = "RISK_DENIED"
     """Refused by the risk gate or a circuit breaker in one mode only."""
+    SESSION_RESTARTED = "SESSION_RESTARTED"
+    """The session was stopped while handling that bar and resumed after it: the bar's fills
+    not yet stored were lost, and its strategies never saw it."""
     KILL_SWITCH = "KILL_SWITCH"
     """Denied or canceled while the paper session's kill switch was engaged."""
     VENUE_REJECTED = "VENUE_REJECTED"
@@ -98,7 +101,8 @@ class Cause(StrEnum):
     VENUE_MODEL = "VENUE_MODEL"
     """The backtest's bar venue fills with another model than the paper venue."""
     DIVERGED = "DIVERGED"
-    """Follows an earlier difference: the strategy's position or state differs from there."""
+    """Follows an earlier difference or a restart: the strategy's position or state differs
+    from there (a strategy's instance state is not kept across restarts)."""
     UNEXPLAINED = "UNEXPLAINED"
 
 
@@ -405,12 +409,13 @@ def compare_paper_to_backtest(
     if not path.is_file():
         raise InvalidValue("STORE_NOT_FOUND", f"no event store file at {path}")
     bars = load_paper_bars(config, data, bar_type=bar_type)
-    processed, stamps, events = _read_session(path, data, len(bars))
+    processed, stamps, restarts, events = _read_session(path, data, len(bars))
     _check_log_matches(config, events)
     compared = bars if full_period else bars[:processed]
     bar_times = sorted({bar.ts_event for bar in compared})
     number_of = {ts: number for number, ts in enumerate(bar_times)}
-    paper_clock = _BarClock(stamps, [number_of[bar.ts_event] for bar in bars[:processed]])
+    paper_numbers = [number_of[bar.ts_event] for bar in bars[:processed]]
+    paper_clock = _BarClock(stamps, paper_numbers)
     paper_orders = _read_log(events, paper_clock)
     venue = config.backtest.bar_venue if venue_config is None else venue_config
     backtest_events = _run_backtest(config, compared, venue)
@@ -420,8 +425,10 @@ def compare_paper_to_backtest(
     currencies = {entry.instrument_id: entry.quote_currency for entry in config.instruments}
     context = _Context(
         venue_model=_venue_model_difference(venue),
-        paper_last_bar=number_of[bars[processed - 1].ts_event] if processed else -1,
+        paper_last_bar=paper_numbers[-1] if paper_numbers else -1,
         bars_processed=processed,
+        # The bar in progress when the session stopped, before each restart.
+        restart_bars=tuple(paper_numbers[resumed - 1] for resumed in restarts if resumed >= 1),
         bar_times=bar_times,
     )
     rows: list[ComparedFill] = []
@@ -444,9 +451,10 @@ def compare_paper_to_backtest(
 
 def _read_session(
     path: Path, data: str, bars_held: int
-) -> tuple[int, list[int], list[StoredEvent]]:
-    """The bars the session replayed, their wall-clock stamps and the whole log."""
-    from hftcore.node.paper import REPLAY_POSITION_KEY, bar_stamp_key
+) -> tuple[int, list[int], list[int], list[StoredEvent]]:
+    """The bars the session replayed, their wall-clock stamps, the replay positions at which it
+    was restarted and the whole log."""
+    from hftcore.node.paper import REPLAY_POSITION_KEY, RESTARTS_KEY, bar_stamp_key
     from hftcore.store.sqlite import SqliteEventStore
 
     with SqliteEventStore(path) as store:
@@ -471,7 +479,13 @@ def _read_session(
                     "version that did not keep them",
                 )
             stamps.append(stamp)
-        return processed, stamps, list(store.events())
+        recorded = store.get_meta(RESTARTS_KEY, [])
+        restarts = [
+            position
+            for position in (recorded if isinstance(recorded, list) else [])
+            if isinstance(position, int) and 0 <= position <= processed
+        ]
+        return processed, stamps, restarts, list(store.events())
 
 
 def _check_log_matches(config: NodeConfig, events: Sequence[StoredEvent]) -> None:
@@ -539,12 +553,25 @@ class _Context:
     venue_model: str
     paper_last_bar: int
     bars_processed: int
+    restart_bars: tuple[int, ...]
     bar_times: Sequence[int]
 
     def bar_text(self, bar: int | None) -> str:
         if bar is None:
             return "before the first bar"
         return f"bar {bar} ({_time_text(self.bar_times[bar])})"
+
+    def restart_between(self, first: int | None, last: int | None) -> int | None:
+        """The bar a restart interrupted in ``[first, last)``, if any."""
+        if first is None or last is None:
+            return None
+        return next((bar for bar in self.restart_bars if first <= bar < last), None)
+
+    def restart_text(self, bar: int) -> str:
+        return (
+            f"the session stopped while handling {self.bar_text(bar)} and resumed after it: "
+            "the fills of that bar not yet stored were lost, and its strategies never saw it"
+        )
 
 
 def _time_text(ts: int) -> str:
@@ -663,13 +690,18 @@ def _rows(
         if paper_fill is not None and backtest_fill is not None:
             difference, explanation = _fill_difference(paper_fill, backtest_fill, context)
             fill_cause: Cause | None = None
-            if difference is not None:
+            restart = context.restart_between(backtest_fill.bar, paper_fill.bar)
+            if difference is Difference.LATER_BAR and restart is not None:
+                fill_cause = Cause.SESSION_RESTARTED
+                explanation += f"; {context.restart_text(restart)}"
+            elif difference is not None:
                 fill_cause = Cause.VENUE_MODEL if context.venue_model else Cause.UNEXPLAINED
                 if context.venue_model:
                     explanation += f"; the fill models differ: {context.venue_model}"
             rows.append(row(paper_fill, backtest_fill, difference, fill_cause, explanation))
         elif backtest_fill is not None:
-            cause, explanation = _why_not_in_paper(paper, backtest_fill.bar, context)
+            decided = None if backtest is None else backtest.bar
+            cause, explanation = _why_not_in_paper(paper, backtest_fill.bar, context, decided)
             rows.append(
                 row(None, backtest_fill, Difference.FILLED_ONLY_IN_BACKTEST, cause, explanation)
             )
@@ -684,7 +716,7 @@ def _rows(
             cause, explanation = _why_not_in_paper(paper, paper.bar, context)
         rows.append(row(None, None, Difference.ORDER_ONLY_IN_PAPER, cause, explanation))
     elif paper is None and backtest is not None:
-        cause, explanation = _why_not_in_paper(None, backtest.bar, context)
+        cause, explanation = _why_not_in_paper(None, backtest.bar, context, backtest.bar)
         rows.append(row(None, None, Difference.ORDER_ONLY_IN_BACKTEST, cause, explanation))
     elif paper is not None and backtest is not None and _refused(paper) != _refused(backtest):
         if _refused(paper):
@@ -717,9 +749,10 @@ def _fill_difference(
 
 
 def _why_not_in_paper(
-    paper: OrderTrace | None, bar: int | None, context: _Context
+    paper: OrderTrace | None, bar: int | None, context: _Context, decided: int | None = None
 ) -> tuple[Cause, str]:
-    """Why the paper session has no such fill (or order) on ``bar``, from its log."""
+    """Why the paper session has no such fill (or order) on ``bar``, from its log;
+    ``decided`` is the bar the backtest sent its order on."""
     if bar is not None and bar > context.paper_last_bar:
         return (
             Cause.SESSION_STOPPED,
@@ -728,6 +761,10 @@ def _why_not_in_paper(
             f"{context.bar_text(bar)}",
         )
     if paper is None:
+        if decided is not None and decided in context.restart_bars:
+            return Cause.SESSION_RESTARTED, (
+                f"the paper session sent no such order: {context.restart_text(decided)}"
+            )
         return Cause.UNEXPLAINED, "the paper session sent no such order"
     closed = context.bar_text(paper.closed_bar)
     if paper.status == "DENIED" and paper.reason == ABANDONED_REASON:
@@ -771,6 +808,10 @@ def _why_not_in_paper(
             f"paper order {paper.client_order_id} did not fill there; the venues' fill models "
             f"differ ({context.venue_model})",
         )
+    if paper.status == "OPEN" and bar in context.restart_bars:
+        return Cause.SESSION_RESTARTED, (
+            f"paper order {paper.client_order_id} was working: {context.restart_text(bar)}"
+        )
     if bar == context.paper_last_bar and paper.status == "OPEN":
         return (
             Cause.SESSION_STOPPED,
@@ -809,22 +850,38 @@ def _why_not_in_backtest(
 
 
 def _mark_divergence(rows: list[ComparedFill], context: _Context) -> list[ComparedFill]:
-    """A difference with no cause of its own, after an earlier difference, follows from it."""
+    """A difference with no cause of its own follows from the latest restart before it, else
+    from the first difference before it."""
     differing = [row.bar for row in rows if row.difference is not None]
     if not differing:
         return rows
     first = min(differing)
-    return [
-        replace(
-            row,
-            cause=Cause.DIVERGED,
-            explanation=f"{row.explanation}; it follows the first difference, on "
-            f"{context.bar_text(first)}: the strategy's position or state differs from there",
+    marked = []
+    for row in rows:
+        origin = _divergence_origin(row, first, context)
+        marked.append(
+            row
+            if origin is None
+            else replace(row, cause=Cause.DIVERGED, explanation=f"{row.explanation}; {origin}")
         )
-        if row.cause is Cause.UNEXPLAINED and row.bar > first
-        else row
-        for row in rows
-    ]
+    return marked
+
+
+def _divergence_origin(row: ComparedFill, first: int, context: _Context) -> str | None:
+    if row.cause is not Cause.UNEXPLAINED:
+        return None
+    restarts = [bar for bar in context.restart_bars if bar < row.bar]
+    if restarts and max(restarts) >= first:
+        return (
+            f"it follows the restart during {context.bar_text(max(restarts))}: a strategy's "
+            "instance state is not kept across restarts"
+        )
+    if row.bar > first:
+        return (
+            f"it follows the first difference, on {context.bar_text(first)}: the strategy's "
+            "position or state differs from there"
+        )
+    return None
 
 
 def _last_closes(bars: Iterable[Bar]) -> dict[str, int]:

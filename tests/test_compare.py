@@ -20,7 +20,7 @@ from hftcore.cli import main
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderInitialized, SubmitOrder
-from hftcore.model.money import notional_per_tick_lot
+from hftcore.model.money import fee, fee_rate, notional_per_tick_lot
 from hftcore.node.config import NodeConfig, parse_config
 from hftcore.node.paper import PaperSession, load_paper_bars
 from hftcore.reports.compare import (
@@ -139,6 +139,25 @@ def test_a_clean_session_fills_exactly_like_its_backtest(
     fills = comparison.latency["command_to_first_fill"]
     assert fills.count == SESSION_BARS - 1
     assert 0 < fills.p50_ns <= fills.p99_ns <= fills.max_ns
+
+
+def test_fees_are_totalled_in_each_mode_and_taken_from_the_pnl(
+    tmp_path: Path, all_bars: list[Bar]
+) -> None:
+    raw = _raw_config(tmp_path)
+    raw["instruments"][0]["taker_fee"] = "0.001"
+    config = parse_config(raw, environ={})
+    store = tmp_path / "events.sqlite"
+    bars = all_bars[:10]
+    _run_session(config, bars, store)
+    comparison = compare_paper_to_backtest(config, store, DATA)
+    assert comparison.differences == []
+    # A taker fee of 0.1% of each fill's notional (one lot at the next bar's open).
+    expected = sum(fee(_money(bar.open), fee_rate("0.001")) for bar in bars[1:])
+    assert expected > 0
+    assert comparison.paper.fees == comparison.backtest.fees == {"USD": expected}
+    without_fees = compare_paper_to_backtest(_config(tmp_path), store, DATA)
+    assert without_fees.backtest.pnl["USD"] - comparison.paper.pnl["USD"] == expected
 
 
 def test_another_venue_fill_model_shows_as_price_differences(
@@ -368,6 +387,10 @@ def test_bad_input_is_refused_with_a_reason(
         compare_paper_to_backtest(other, clean_session, DATA)
     assert mismatch.value.code == "CONFIG_MISMATCH"
     assert "'FTB'" in mismatch.value.message
+
+    with pytest.raises(InvalidValue) as no_data:
+        compare_paper_to_backtest(config, clean_session, "")
+    assert no_data.value.code == "INVALID_DATA"
 
     # A session that replayed more bars than the data given holds.
     longer = tmp_path / "longer.sqlite"

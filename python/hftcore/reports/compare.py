@@ -112,9 +112,9 @@ class FillTrace:
     quantity: int
     commission: int
     currency: str
-    ts_event: int
     ts_init: int
     bar: int | None
+    """The bar it filled on (from its ``ts_event``)."""
 
 
 @dataclass(slots=True)
@@ -208,7 +208,6 @@ def _read_log(events: Iterable[StoredEvent], clock: _BarClock) -> list[OrderTrac
                     event.last_quantity,
                     event.commission,
                     event.currency,
-                    event.ts_event,
                     event.ts_init,
                     clock.bar_of(event.ts_event),
                 )
@@ -405,6 +404,8 @@ def compare_paper_to_backtest(
     config's, or the session replayed more bars than ``data`` holds."""
     from hftcore.node.paper import load_paper_bars
 
+    if not isinstance(data, str) or not data:
+        raise InvalidValue("INVALID_DATA", f"data is a catalog root or bundled:NAME, got {data!r}")
     path = Path(store_path)
     if not path.is_file():
         raise InvalidValue("STORE_NOT_FOUND", f"no event store file at {path}")

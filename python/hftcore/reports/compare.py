@@ -264,8 +264,16 @@ class ComparedFill:
 
     @property
     def bar(self) -> int:
-        """The bar the row is about (the earlier of the two), for ordering."""
-        known = [bar for bar in (self.paper_bar, self.backtest_bar) if bar is not None]
+        """The bar the row is about: the earlier fill's, else (no fill) the earlier order's."""
+        filled = [
+            bar
+            for bar, price in (
+                (self.paper_bar, self.paper_price),
+                (self.backtest_bar, self.backtest_price),
+            )
+            if bar is not None and price is not None
+        ]
+        known = filled or [bar for bar in (self.paper_bar, self.backtest_bar) if bar is not None]
         return min(known, default=-1)
 
 

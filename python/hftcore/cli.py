@@ -134,6 +134,27 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--recovered", type=Path, help="write the state after recovery here")
     _add_quiet(paper)
 
+    compare = commands.add_parser(
+        "compare",
+        help="compare a recorded paper session with a backtest of the same bars, fill by fill",
+        description="Runs the config's strategies as a backtest over the bars the paper session "
+        "in STORE replayed from DATA and compares the two fill by fill (price, slippage, bar), "
+        "with P&L, fees and the session's latencies; every difference gets a category and a "
+        "cause read from the session's log (docs/compare.md).",
+    )
+    compare.add_argument("--config", type=Path, required=True, help="node config (TOML)")
+    compare.add_argument(
+        "--data", required=True, help="the paper session's data: catalog root, or bundled:NAME"
+    )
+    compare.add_argument("--store", type=Path, required=True, help="the session's event store")
+    compare.add_argument("--bar-type", default="1-DAY", help="bars replayed (default 1-DAY)")
+    compare.add_argument(
+        "--full-period",
+        action="store_true",
+        help="backtest over all of DATA's bars, not only those the session replayed",
+    )
+    compare.add_argument("--json", type=Path, help="write the whole comparison as JSON here")
+
     for name, sentence in (
         ("kill", "engage the kill switch of a running paper node: cancel all, block orders"),
         ("reset", "reset a running node's kill switch and breakers (token from the environment)"),
@@ -201,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backtest(args)
     if args.command == "paper":
         return _paper(args)
+    if args.command == "compare":
+        return _compare(args)
     if args.command in ("kill", "reset"):
         return _control(args)
     if args.command == "agents":
@@ -342,6 +365,31 @@ def _paper(args: argparse.Namespace) -> int:
             },
         )
     )
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from hftcore.console import comparison_tables, make_console
+    from hftcore.errors import HftcoreError
+    from hftcore.node.config import load_config
+    from hftcore.reports.compare import compare_paper_to_backtest
+
+    try:
+        comparison = compare_paper_to_backtest(
+            load_config(args.config),
+            args.store,
+            args.data,
+            bar_type=args.bar_type,
+            full_period=args.full_period,
+        )
+    except HftcoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    console = make_console()
+    for table in comparison_tables(comparison):
+        console.print(table)
+    if args.json is not None:
+        args.json.write_bytes(comparison.to_json())
     return 0
 
 

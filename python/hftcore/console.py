@@ -29,9 +29,14 @@ from hftcore.reports.backtest import BacktestResult, statistic_rows
 
 if TYPE_CHECKING:
     from hftcore.demo import DemoReport
+    from hftcore.reports.compare import Comparison
+
+MAX_DIFFERENCE_ROWS = 50
+"""Differences listed one by one in the terminal (all of them go to ``--json``)."""
 
 __all__ = [
     "ProgressUpdate",
+    "comparison_tables",
     "demo_tables",
     "key_value_table",
     "make_console",
@@ -163,4 +168,69 @@ def demo_tables(report: DemoReport) -> list[Table]:
         tables.append(
             key_value_table("SMA crossover backtest on real MSFT daily bars", report.backtest)
         )
+    return tables
+
+
+def comparison_tables(comparison: Comparison) -> list[Table]:
+    """A paper vs backtest comparison: the totals and the paper session's latencies, the
+    differences counted by category and cause, then the first differences one by one."""
+    from hftcore.reports.compare import money_text
+
+    summary: dict[str, object] = {
+        "bars replayed in paper": comparison.bars_processed,
+        "bars in the backtest": comparison.bars_compared,
+        "fills in paper": comparison.paper.fills,
+        "fills in the backtest": comparison.backtest.fills,
+        "fills matched": comparison.matched_fills,
+        "differences": len(comparison.differences),
+    }
+    for currency, units in sorted(comparison.paper.pnl.items()):
+        summary[f"P&L paper ({currency})"] = money_text(units)
+    for currency, units in sorted(comparison.backtest.pnl.items()):
+        summary[f"P&L backtest ({currency})"] = money_text(units)
+    for currency, units in comparison.pnl_difference.items():
+        summary[f"P&L paper - backtest ({currency})"] = money_text(units)
+    for currency, units in sorted(comparison.paper.fees.items()):
+        summary[f"fees paper ({currency})"] = money_text(units)
+    for currency, units in sorted(comparison.backtest.fees.items()):
+        summary[f"fees backtest ({currency})"] = money_text(units)
+    if comparison.venue_model:
+        summary["venue fill models differ"] = comparison.venue_model
+    for name, stats in comparison.latency.items():
+        summary[f"paper latency {name.replace('_', ' ')} p50 / p99 / max (us)"] = (
+            f"{stats.p50_ns / 1e3:,.1f} / {stats.p99_ns / 1e3:,.1f} / {stats.max_ns / 1e3:,.1f}"
+        )
+    tables = [key_value_table("Paper vs backtest", summary)]
+    differences = comparison.differences
+    if not differences:
+        return tables
+    counts: dict[str, int] = {}
+    for row in differences:
+        key = f"{row.difference} / {row.cause}"
+        counts[key] = counts.get(key, 0) + 1
+    tables.append(key_value_table("Differences", counts, ("difference / cause", "count")))
+    shown = differences[:MAX_DIFFERENCE_ROWS]
+    title = f"(first {len(shown)} of {len(differences)})"
+    listed = Table(title=f"Differences {title}", title_justify="left")
+    for header in ("bar", "strategy", "side", "paper", "backtest", "slip", "difference"):
+        listed.add_column(header, justify="right" if header in ("bar", "slip") else "left")
+    explained = Table(title=f"Causes {title}", title_justify="left")
+    explained.add_column("bar", justify="right")
+    explained.add_column("cause")
+    explained.add_column("explanation", ratio=1)
+    for row in shown:
+        sides = []
+        for quantity, price in (
+            (row.paper_quantity, row.paper_price),
+            (row.backtest_quantity, row.backtest_price),
+        ):
+            text = comparison.quantity_text(row.instrument_id, quantity)
+            if price is not None:
+                text += f" @ {comparison.price_text(row.instrument_id, price)}"
+            sides.append(text or "-")
+        slip = "" if row.slippage_ticks is None else f"{row.slippage_ticks:+d}"
+        listed.add_row(str(row.bar), row.strategy_id, row.side, *sides, slip, str(row.difference))
+        explained.add_row(str(row.bar), str(row.cause), row.explanation)
+    tables.append(listed)
+    tables.append(explained)
     return tables

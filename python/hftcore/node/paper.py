@@ -52,6 +52,9 @@ from hftcore.venues.base import ClientOrder
 logger = logging.getLogger(__name__)
 
 REPLAY_POSITION_KEY = "paper.next_bar"
+BAR_STAMP_PREFIX = "paper.bar_ts."
+RESTARTS_KEY = "paper.restarts"
+"""The replay positions (``paper.next_bar``) at which the session was recovered and resumed."""
 PAPER_VENUE = "SIM"
 
 # Sent to the venue and not known to be closed: the venue had these orders when the node died.
@@ -116,6 +119,11 @@ class PaperVenue(BarVenue):
             (_trailing_number(trade_id) for _, trade_id in state.trade_ids), default=0
         )
         return restored
+
+
+def bar_stamp_key(index: int) -> str:
+    """The meta key holding the wall-clock ns at which bar ``index`` was replayed."""
+    return f"{BAR_STAMP_PREFIX}{index}"
 
 
 def _trailing_number(trade_id: str) -> int:
@@ -235,6 +243,12 @@ class PaperSession:
 
     def recover(self) -> Recovery:
         """Rebuilds the node and the venue from the store (a no-op on an empty store)."""
+        resumed_at = self.store.get_meta(REPLAY_POSITION_KEY)
+        if isinstance(resumed_at, int) and not isinstance(resumed_at, bool):
+            # Kept so that a comparison with a backtest can tell what a restart changed.
+            earlier = self.store.get_meta(RESTARTS_KEY, [])
+            restarts = earlier if isinstance(earlier, list) else []
+            self.store.put_meta(RESTARTS_KEY, [*restarts, resumed_at])
         state = self.node.rebuild_from(self.store)
         restored = self.venue.restore(self.node.execution.oms, state)
         recovery = self.node.reconcile_venues(self.store, state)
@@ -273,8 +287,12 @@ class PaperSession:
                     await asyncio.wait_for(stop.wait(), timeout=max(0.0, due - loop.time()))
                 if stop.is_set() or (deadline is not None and loop.time() >= deadline):
                     break
-                self.store.put_meta(REPLAY_POSITION_KEY, index + 1)
                 now = self.clock.timestamp_ns()
+                # The bar's replay stamp goes with the position, in one commit: a comparison
+                # with a backtest maps the log's wall-clock stamps back to bars through it.
+                self.store.append_many(
+                    (), meta={REPLAY_POSITION_KEY: index + 1, bar_stamp_key(index): now}
+                )
                 self.node.advance_to(now)
                 # Reactions to the bar are stamped with its time, as in a backtest: an order
                 # sent at a bar's close is eligible for the next bar at the bar venue.
@@ -347,11 +365,14 @@ def run_paper(
 
 
 __all__ = [
+    "BAR_STAMP_PREFIX",
     "PAPER_VENUE",
     "REPLAY_POSITION_KEY",
+    "RESTARTS_KEY",
     "PaperSession",
     "PaperSummary",
     "PaperVenue",
+    "bar_stamp_key",
     "load_paper_bars",
     "new_event_loop",
     "run_paper",

@@ -180,10 +180,10 @@ def test_nautilus_daily_bars(benchmark: Benchmark) -> None:
 
     def run(engine: Any, nautilus_watcher: nautilus_peer.NautilusBarWatcher) -> Any:
         engine.run()
-        engine.dispose()
-        return nautilus_watcher
+        return engine, nautilus_watcher
 
-    nautilus_watcher = timed(benchmark, len(bars), setup, run)
+    engine, nautilus_watcher = timed(benchmark, len(bars), setup, run)
+    engine.dispose()
     assert nautilus_watcher.bars == watcher.bars == len(bars)
     ours = {}
     for instrument in instruments:

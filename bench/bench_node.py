@@ -13,9 +13,10 @@
   subscribed to every instrument's bars. Units: bars.
 * ``test_nautilus_daily_bars`` and ``test_nautilus_l2_backtest[idle|on_book]``: NautilusTrader's
   ``BacktestEngine`` (the ``bench`` extra; see ``nautilus_peer.py``) on the same bars and the
-  same L2 stream, with the equivalent strategies; each checks that Nautilus saw as many events
-  as our node and ends in the same state (every instrument's last close; the same top of book
-  and, for ``on_book``, as many top-of-book changes as our ``BookReader`` was called for).
+  same L2 stream, with the equivalent strategies; each checks that Nautilus went through as
+  many events as our node and, where a strategy watched, ended where ours did (bars: every
+  instrument's last close; ``on_book``: the top of book, and as many top-of-book changes as our
+  ``BookReader`` was called for).
   ``compare_nautilus_backtest.py`` prints both side by side with the ratio.
 * hftbacktest replaying the same L2 deltas and prints with no orders: ``compare_hftbacktest.py``.
 
@@ -179,10 +180,10 @@ def test_nautilus_daily_bars(benchmark: Benchmark) -> None:
 
     def run(engine: Any, nautilus_watcher: nautilus_peer.NautilusBarWatcher) -> Any:
         engine.run()
-        engine.dispose()
-        return nautilus_watcher
+        return engine, nautilus_watcher
 
-    nautilus_watcher = timed(benchmark, len(bars), setup, run)
+    engine, nautilus_watcher = timed(benchmark, len(bars), setup, run)
+    engine.dispose()
     assert nautilus_watcher.bars == watcher.bars == len(bars)
     ours = {}
     for instrument in instruments:

@@ -502,7 +502,8 @@ class ExecutionEngine:
         if mark is not None:
             self.risk.on_price(instrument_id, mark, ts)
             self.portfolio.mark(instrument_id, mark)
-        self._drain()
+        if self._pending:
+            self._drain()
 
     # -- events --------------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ class TradingNode:
         self.strategies: dict[str, Strategy] = {}
         self._on_error: dict[str, OnError] = {}
         self._failed: dict[str, BaseException] = {}
+        self._bar_topics: dict[tuple[str, str], str] = {}
         self._started = False
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
@@ -204,7 +205,11 @@ class TradingNode:
         venue.on_bar(bar)
         self.cache.update_bar(bar)
         self.execution.on_price(bar.instrument_id, None, None, bar.close, bar.ts_event)
-        self.bus.publish(f"data.bars.{bar.instrument_id}.{bar.bar_type}", bar)
+        key = (bar.instrument_id, bar.bar_type)
+        topic = self._bar_topics.get(key)
+        if topic is None:
+            topic = self._bar_topics[key] = f"data.bars.{bar.instrument_id}.{bar.bar_type}"
+        self.bus.publish(topic, bar)
 
     # -- restart ---------------------------------------------------------------------------
 

@@ -432,9 +432,13 @@ class OrderEmulator:
         trigger releases the order, otherwise it may move a trailing trigger."""
         if not isinstance(instrument_id, str) or not instrument_id:
             raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
-        bid = _check_price(bid, "bid")
-        ask = _check_price(ask, "ask")
-        last = _check_price(last, "last")
+        # Everything is checked before anything changes; a None price costs no call.
+        if bid is not None:
+            _check_price(bid, "bid")
+        if ask is not None:
+            _check_price(ask, "ask")
+        if last is not None:
+            _check_price(last, "last")
         ts = self._advance(ts)
         if last is not None:
             self._last[instrument_id] = last

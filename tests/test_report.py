@@ -153,6 +153,11 @@ def test_statistics_are_the_shared_measures(run: dict, result: BacktestResult) -
     assert stats.turnover == pytest.approx(notional / equity.mean(), rel=1e-12)
     assert stats.fills == len(run["fills"])
     assert stats.orders == len(run["orders"])
+    # Tail risk by the risk module's historical VaR, checked here from the definition.
+    cutoff = np.quantile(returns, 0.05)
+    assert stats.value_at_risk_95 == pytest.approx(-cutoff, rel=1e-12)
+    assert stats.expected_shortfall_95 == pytest.approx(-returns[returns <= cutoff].mean())
+    assert stats.expected_shortfall_95 >= stats.value_at_risk_95 > 0
 
 
 def test_trade_statistics_come_from_round_trips(run: dict, result: BacktestResult) -> None:
@@ -201,6 +206,8 @@ def test_undefined_statistics_are_none() -> None:
     assert stats.total_return == 0.0
     assert stats.exposure == 0.0
     assert stats.max_drawdown == 0.0
+    assert stats.value_at_risk_95 is None  # two periods leave no 5 % tail
+    assert stats.expected_shortfall_95 is None
     assert BacktestResult.from_json(flat.to_json()) == flat
 
 

@@ -24,6 +24,7 @@ from hftcore.errors import InvalidData, InvalidValue
 from hftcore.reports.charts import Line, Marker, time_chart
 from hftcore.risk import _checks as checks
 from hftcore.risk import performance as perf
+from hftcore.risk import var
 
 __all__ = [
     "FORMAT_VERSION",
@@ -143,6 +144,21 @@ class PerformanceStatistics(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     total_fees: float
     fills: int
     orders: int
+    value_at_risk_95: float | None = None
+    """One-period historical VaR of the returns at 95 % (``hftcore.risk.var``), a positive
+    fraction of equity; None with fewer than 20 periods."""
+    expected_shortfall_95: float | None = None
+    """The mean return beyond that VaR, as a positive fraction of equity."""
+
+
+def _tail_risk(returns: npt.NDArray[np.float64]) -> tuple[float | None, float | None]:
+    """Historical VaR and ES of one period's return at 95 %, by the same implementation the
+    risk analytics and live monitors use."""
+    try:
+        estimate = var.scenario_var(returns, confidence=0.95)
+    except InvalidValue:  # too few periods for a 5 % tail
+        return None, None
+    return estimate.var, estimate.expected_shortfall
 
 
 def _compute_statistics(
@@ -174,6 +190,7 @@ def _compute_statistics(
         ]
     )
     notional = [f.price * f.quantity * contract_multipliers[f.instrument_id] for f in fills]
+    value_at_risk, expected_shortfall = _tail_risk(returns)
     return PerformanceStatistics(
         periods=int(returns.size),
         total_return=perf.total_return(returns),
@@ -201,6 +218,8 @@ def _compute_statistics(
         total_fees=perf.total_fees([f.fee for f in fills]),
         fills=len(fills),
         orders=orders,
+        value_at_risk_95=value_at_risk,
+        expected_shortfall_95=expected_shortfall,
     )
 
 
@@ -562,6 +581,8 @@ _STATISTIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("max_drawdown_duration_periods", "Max drawdown duration (periods)", _COUNT),
     ("max_drawdown_duration_ns", "Max drawdown duration (time)", _DURATION_NS),
     ("tail_ratio", "Tail ratio", _RATIO),
+    ("value_at_risk_95", "VaR 95 % (one period, historical)", _PERCENT),
+    ("expected_shortfall_95", "Expected shortfall 95 %", _PERCENT),
     ("hit_ratio", "Hit ratio (positive periods)", _PERCENT),
     ("trades", "Closed trades", _COUNT),
     ("win_rate", "Win rate (trades)", _PERCENT),

@@ -20,6 +20,7 @@ from hftcore.node.book_backtest import (
     run_book,
     run_market_making_demo,
 )
+from hftcore.model.orders import TimeInForce
 from hftcore.node.strategy import Strategy
 from hftcore.reports.backtest import BacktestResult
 from hftcore.strategies.market_maker import MarketMaker
@@ -301,3 +302,38 @@ def test_orders_sent_from_fills_and_timers_reach_the_venue_in_time(
     assert len(strategy.sent) >= strategy.from_fills + strategy.from_timer
     assert all(order.status.name not in ("REJECTED", "DENIED") for order in orders)
     assert sum(order.filled_quantity for order in orders) > strategy.from_fills
+
+
+class ImmediateAlarm(Strategy):
+    """On the first two-sided book, sets a one-shot alert due at the current time; it must
+    fire (and trade) without stalling the replay."""
+
+    def on_start(self) -> None:
+        self.subscribe_book(INSTRUMENT_ID)
+        self.fired: list[int] = []
+
+    def on_book(self, instrument_id: str) -> None:
+        book = self.cache.book(instrument_id)
+        two_sided = book.best_bid() is not None and book.best_ask() is not None
+        if two_sided and not hasattr(self, "armed"):
+            self.armed = True
+            now = self.clock.timestamp_ns()
+            self.clock.set_time_alert(f"{self.strategy_id}.now", now, self.on_timer)
+
+    def on_timer(self, event: Any) -> None:
+        self.fired.append(self.clock.timestamp_ns())
+        ask = self.cache.book(INSTRUMENT_ID).best_ask()
+        assert ask is not None
+        self.submit_order(self.limit(INSTRUMENT_ID, 0, 1, ask[0], time_in_force=TimeInForce.IOC))
+
+
+def test_an_alert_due_at_the_current_time_fires_at_once() -> None:
+    deltas, trades = flow(20_000, 5)
+    node = book_node(DEMO_VENUE)
+    strategy = ImmediateAlarm("A")
+    node.add_strategy(strategy)
+    run_book(node, deltas, trades, sample_interval_ns=100_000_000)
+    assert node.failure("A") is None
+    assert len(strategy.fired) == 1
+    orders = list(node.execution.oms)
+    assert [order.status.name for order in orders] == ["FILLED"]

@@ -239,6 +239,10 @@ class _BookRun:
             prints_act = every_print or not _no_orders(self.node)
             held_until = held[0][0] if held and prints_act else None
             timer = clock.next_due_ns()
+            if timer is not None and timer <= clock.timestamp_ns():
+                # Set for now by a callback: it fires now, before the venue goes on.
+                clock.advance_to(clock.timestamp_ns())
+                timer = clock.next_due_ns()
             if timer is not None and (held_until is None or timer < held_until):
                 held_until = timer
             end, seen, prints, book_pending = venue.step_l2(

@@ -13,6 +13,7 @@ from hftcore import l2_replay_from_l3, synthetic_l3_messages
 from hftcore.errors import BookError, ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Trade
 from hftcore.model.events import OrderFilled
+from hftcore.model.orders import TimeInForce
 from hftcore.node.book_backtest import (
     DEMO_VENUE,
     SYNTHETIC_INSTRUMENT,
@@ -20,7 +21,6 @@ from hftcore.node.book_backtest import (
     run_book,
     run_market_making_demo,
 )
-from hftcore.model.orders import TimeInForce
 from hftcore.node.strategy import Strategy
 from hftcore.reports.backtest import BacktestResult
 from hftcore.strategies.market_maker import MarketMaker

@@ -208,13 +208,13 @@ class AlpacaVenue(VenueClient):
 
     # Market data goes to strategies through the node; the real venue fills from its own market.
     def on_quote(self, quote: Quote) -> None:
-        pass
+        """Not needed: Alpaca matches against its own market."""
 
     def on_trade(self, trade: Trade) -> None:
-        pass
+        """Not needed: Alpaca matches against its own market."""
 
     def on_bar(self, bar: Bar) -> None:
-        pass
+        """Not needed: Alpaca matches against its own market."""
 
     def _refusal(self, order: ClientOrder, ts: int) -> str | None:
         spec = order.spec

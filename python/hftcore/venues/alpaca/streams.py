@@ -97,15 +97,15 @@ class _TapMixin:
 
 
 class TappedTradingStream(_TapMixin, TradingStream):
-    pass
+    """alpaca-py's trading stream (``trade_updates``), its frames decoded by hftcore first."""
 
 
 class TappedStockDataStream(_TapMixin, StockDataStream):
-    pass
+    """alpaca-py's stock market-data stream, its frames decoded by hftcore first."""
 
 
 class TappedCryptoDataStream(_TapMixin, CryptoDataStream):
-    pass
+    """alpaca-py's crypto market-data stream, its frames decoded by hftcore first."""
 
 
 async def stop_stream(

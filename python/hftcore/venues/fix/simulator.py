@@ -495,7 +495,7 @@ class FixVenueSimulator:
                     break
                 items += parser.feed(data)
         except (TimeoutError, OSError):
-            pass
+            pass  # silent or gone before logging on: refused below like a bad logon
         first = next((item for item in items if isinstance(item, FixMessage)), None)
         participant = None
         if first is not None and first.msg_type == "A":

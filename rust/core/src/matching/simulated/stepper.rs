@@ -213,6 +213,12 @@ impl L2Stepper {
         // The earliest local time at which the node may act (and send to the venue): the
         // venue replays no record that happened after it before the node has acted.
         let mut due = limits.held_until;
+        if !limits.detect_changes && !limits.prints_act && due == i64::MAX {
+            self.replay_unwatched(venue, data, limit, events)?;
+            for event in &events[first_event..] {
+                due = due.min(event.ts());
+            }
+        }
         let (end, seen) = loop {
             if self.next_change.is_none() && limits.detect_changes {
                 self.next_change = self.changes.pop_front();
@@ -322,6 +328,28 @@ impl L2Stepper {
         (data.deltas.len(), data.trades.len()) == self.sizes
     }
 
+    /// Nobody watches the book or the prints and the node holds nothing: records go to the
+    /// venue in a tight loop up to delta `limit` (and the trailing prints, at the end), until a
+    /// command is in flight or an event comes, which the general loop of [`L2Stepper::step`]
+    /// then handles.
+    fn replay_unwatched(
+        &mut self,
+        venue: &mut SimulatedVenue,
+        data: L2Chunk<'_>,
+        limit: usize,
+        events: &mut Vec<OrderEvent>,
+    ) -> Result<(), RecordError> {
+        let start = events.len();
+        let everything = limit == data.deltas.len();
+        while events.len() == start
+            && venue.next_arrival().is_none()
+            && (self.venue_delta < limit || (everything && self.venue_trade < data.trades.len()))
+        {
+            self.replay_next(venue, data, false, events)?;
+        }
+        Ok(())
+    }
+
     /// The venue replays one record; false when none is left.
     fn replay_next(
         &mut self,
@@ -376,36 +404,35 @@ impl L2Stepper {
 /// is wrong with it: each array on its own in time order from the venue's time, valid sides,
 /// prices and quantities, and sequence numbers that follow the book's.
 fn plainly_valid(venue: &SimulatedVenue, book: &OrderBookL2, data: L2Chunk<'_>) -> bool {
-    let mut sequence = book.sequence_tracker();
-    venue.market_l2().is_some()
-        && data.deltas.iter().all(|record| {
-            let in_sequence = record.sequence == 0 || {
-                let fits = sequence.check(record.sequence).is_ok();
-                sequence.accept(record.sequence);
-                fits
-            };
-            record.side <= 1 && record.price > 0 && record.quantity >= 0 && in_sequence
-        })
-        && data
-            .trades
-            .iter()
-            .all(|record| record.aggressor_side <= 1 && record.price > 0 && record.quantity > 0)
-        && in_order_from(
-            venue.now(),
-            data.deltas.iter().map(|record| record.ts_event),
-        )
-        && in_order_from(
-            venue.now(),
-            data.trades.iter().map(|record| record.ts_event),
-        )
-}
-
-fn in_order_from(mut previous: i64, times: impl Iterator<Item = i64>) -> bool {
-    for ts in times {
-        if ts < previous {
+    if venue.market_l2().is_none() {
+        return false;
+    }
+    // One pass per array, every check on a record at once.
+    let mut previous = venue.now();
+    let mut last_sequence = book.sequence_tracker().last();
+    for record in data.deltas {
+        if record.side > 1 || record.price <= 0 || record.quantity < 0 || record.ts_event < previous
+        {
             return false;
         }
-        previous = ts;
+        previous = record.ts_event;
+        if record.sequence != 0 {
+            if last_sequence.is_some_and(|last| record.sequence != last.wrapping_add(1)) {
+                return false;
+            }
+            last_sequence = Some(record.sequence);
+        }
+    }
+    let mut previous = venue.now();
+    for record in data.trades {
+        if record.aggressor_side > 1
+            || record.price <= 0
+            || record.quantity <= 0
+            || record.ts_event < previous
+        {
+            return false;
+        }
+        previous = record.ts_event;
     }
     true
 }

@@ -1,5 +1,5 @@
 """Decoding Binance depth updates into the book: ns per message from the frame's bytes
-(combined-stream envelope, msgspec decode, exact price/quantity conversion, sequence check,
+(combined-stream envelope, the core's decode into exact ticks and lots, sequence check,
 whole-update apply to the core's L2 book, handler call) on a synchronised
 :class:`~hftcore.venues.binance.BinanceMarketData`, without a socket.
 
@@ -13,14 +13,15 @@ Run with timings: ``.venv/bin/pytest bench/bench_venue_decode.py --benchmark-ena
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from hftcore import Instrument, l2_deltas_from_l3, synthetic_l3_messages
+from hftcore._core import decode_binance_depth
 from hftcore.model.data import Quote, Trade
 from hftcore.venues.binance import BinanceConfig, BinanceMarketData
-from hftcore.venues.binance.wire import DEPTH_FRAME, DepthSnapshot
+from hftcore.venues.binance.wire import DepthSnapshot
 from hftcore.venues.live import LevelChange
 
 INSTRUMENT = Instrument("BTCUSDT.BINANCE", "0.01", 2, "0.00001", 5)
@@ -34,7 +35,7 @@ class NoHandler:
     """Takes the callbacks and does nothing: only the decode path is measured."""
 
     def on_book(
-        self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
+        self, instrument_id: str, changes: Iterable[LevelChange], ts_event: int, ts_init: int
     ) -> None:
         return None
 
@@ -107,7 +108,7 @@ def synchronised_feed(first_frame: bytes) -> BinanceMarketData:
     then a snapshot whose ``lastUpdateId`` is that update's last id."""
     feed = BinanceMarketData(BinanceConfig(), [INSTRUMENT], NoHandler())
     sync = feed.syncs[INSTRUMENT.instrument_id]
-    sync.on_update(DEPTH_FRAME.decode(first_frame).data, 0)
+    sync.on_update(decode_binance_depth(first_frame, INSTRUMENT), 0)
     data = json.loads(first_frame)["data"]
     snapshot = DepthSnapshot(data["u"], data["b"], data["a"])
     assert sync.on_snapshot(snapshot, 0) == "APPLIED"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from hftcore.model.data import Quote, Trade
 from hftcore.venues.live import LevelChange
@@ -18,7 +18,7 @@ class RecordingHandler:
         self.trades: list[Trade] = []
 
     def on_book(
-        self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
+        self, instrument_id: str, changes: Iterable[LevelChange], ts_event: int, ts_init: int
     ) -> None:
         self.book_updates.append((instrument_id, list(changes), ts_event, ts_init))
 

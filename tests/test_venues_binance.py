@@ -29,7 +29,8 @@ from binance_fake import (
     wait_snapshot_request,
 )
 from hftcore import Instrument, OrderBookL2
-from hftcore.errors import ConfigError
+from hftcore._core import BinanceDepthUpdate, decode_binance_depth
+from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import (
     OrderAccepted,
     OrderCanceled,
@@ -46,7 +47,7 @@ from hftcore.venues.binance import (
     DepthSync,
     sign,
 )
-from hftcore.venues.binance.wire import DepthSnapshot, DepthUpdate
+from hftcore.venues.binance.wire import DepthSnapshot
 from hftcore.venues.live import (
     FeedCounters,
     RateLimit,
@@ -296,10 +297,11 @@ def test_trades_and_book_ticker_become_model_events() -> None:
 # ----- DepthSync alone: the book is never touched by what cannot be applied --------------------
 
 
-def _update(event: Any) -> DepthUpdate:
-    return msgspec.json.decode(
-        json.dumps(json.loads(event.frame(STREAM))["data"]), type=DepthUpdate
-    )
+def _update(event: Any, *, extra_ask: tuple[str, str] | None = None) -> BinanceDepthUpdate:
+    frame = json.loads(event.frame(STREAM))
+    if extra_ask is not None:
+        frame["data"]["a"].append(list(extra_ask))
+    return decode_binance_depth(json.dumps(frame).encode(), BTC)
 
 
 def test_depth_sync_never_applies_part_of_a_bad_update() -> None:
@@ -317,8 +319,7 @@ def test_depth_sync_never_applies_part_of_a_bad_update() -> None:
     good = levels(book)
     assert good == market.expected_levels()
     bad = market.event()
-    damaged = _update(bad)
-    damaged.asks.append(("65000.015", "1.0"))  # off the 0.01 grid, after valid levels
+    damaged = _update(bad, extra_ask=("65000.015", "1.0"))  # off the 0.01 grid, after valid levels
     sync.on_update(damaged, 4)
     assert levels(book) == good  # nothing of it applied
     assert sync.state == "SYNCING"
@@ -846,3 +847,72 @@ def test_quantity_reductions_are_amends_that_keep_priority_and_other_changes_are
         ("0.00003", "S1-1", "S1-1"),
     ]
     assert execution.order("S1-1").quantity == 6
+
+
+# ----- the core's depth decoder --------------------------------------------------------------
+
+
+def _depth_frame(bids: list[list[str]], asks: list[list[str]]) -> bytes:
+    data = {"e": "depthUpdate", "E": 1_700_000_000_123, "s": "BTCUSDT", "U": 7, "u": 9}
+    return json.dumps({"stream": STREAM, "data": {**data, "b": bids, "a": asks}}).encode()
+
+
+def test_depth_decoder_gives_exact_levels_bids_first_and_applies_them_whole() -> None:
+    update = decode_binance_depth(
+        _depth_frame([["64999.99", "0.5"], ["64999.98", "0.000"]], [["65000.01", "1.25"]]), BTC
+    )
+    assert (update.first_update_id, update.final_update_id) == (7, 9)
+    assert update.event_time_ms == 1_700_000_000_123
+    expected = [
+        (0, BTC.price_to_ticks("64999.99"), BTC.quantity_to_lots("0.5")),
+        (0, BTC.price_to_ticks("64999.98"), 0),
+        (1, BTC.price_to_ticks("65000.01"), BTC.quantity_to_lots("1.25")),
+    ]
+    assert len(update) == 3
+    assert list(update) == list(update) == expected
+    book = OrderBookL2(BTC)
+    book.apply_delta(0, BTC.price_to_ticks("64999.98"), 7)
+    update.apply_to(book)
+    assert book.levels(0) == [expected[0][1:]]
+    assert book.levels(1) == [expected[2][1:]]
+
+
+@pytest.mark.parametrize(
+    ("bids", "code"),
+    [
+        ([["64999.995", "1"]], "OFF_GRID"),
+        ([["64999.99", "-1"]], "NON_POSITIVE_QUANTITY"),
+        ([["0", "1"]], "NON_POSITIVE_PRICE"),
+        ([["1e999", "1"]], "OVERFLOW"),
+        ([["sixty", "1"]], "NOT_A_NUMBER"),
+    ],
+)
+def test_depth_decoder_keeps_the_ids_of_an_update_with_a_bad_value(
+    bids: list[list[str]], code: str
+) -> None:
+    update = decode_binance_depth(_depth_frame([["64999.98", "1"], *bids], []), BTC)
+    assert update.final_update_id == 9
+    book = OrderBookL2(BTC)
+    with pytest.raises(InvalidValue) as raised:
+        update.apply_to(book)
+    assert raised.value.code == code
+    assert book.levels(0) == []  # the good level before the bad one is not applied either
+    with pytest.raises(InvalidValue):
+        list(update)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"",
+        b"not json",
+        b'{"stream":"btcusdt@depth@100ms"}',
+        b'{"data":{"E":1,"U":"7","u":9,"b":[],"a":[]}}',
+        b'{"data":{"E":1,"U":7,"u":9,"b":[["1","2","3"]],"a":[]}}',
+        b'{"data":{"E":1,"U":7,"u":9,"b":[[64999.99,"1"]],"a":[]}}',
+    ],
+)
+def test_depth_decoder_refuses_frames_without_the_update_shape(frame: bytes) -> None:
+    with pytest.raises(InvalidValue) as raised:
+        decode_binance_depth(frame, BTC)
+    assert raised.value.code == "MALFORMED_FRAME"

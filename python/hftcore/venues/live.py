@@ -15,7 +15,7 @@ import os
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -296,10 +296,11 @@ def book_diff(
 
 class MarketDataHandler(Protocol):
     """Receives what a live feed decoded. ``on_book`` comes after the book was changed (for a
-    snapshot: after it was replaced; ``changes`` then takes the old book to the new one)."""
+    snapshot: after it was replaced; ``changes`` then takes the old book to the new one).
+    ``changes`` may be iterated more than once; a feed may build its tuples only when it is."""
 
     def on_book(
-        self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
+        self, instrument_id: str, changes: Iterable[LevelChange], ts_event: int, ts_init: int
     ) -> None: ...
 
     def on_book_invalid(self, instrument_id: str, reason: str) -> None:
@@ -341,7 +342,7 @@ class NodeMarketData:
         return self._venue_ts
 
     def on_book(
-        self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
+        self, instrument_id: str, changes: Iterable[LevelChange], ts_event: int, ts_init: int
     ) -> None:
         self.valid[instrument_id] = True
         venue = self.paper_venue

@@ -8,5 +8,6 @@ pub mod matching;
 pub mod replay;
 pub mod risk;
 pub mod types;
+pub mod wire;
 
 pub use types::{InstrumentSpec, Money, Price, Quantity, Rounding, Side, ValueError};

@@ -254,6 +254,16 @@ impl InstrumentSpec {
         Ok(lots)
     }
 
+    /// The quantity at a book level in lots from decimal text: zero (an emptied level) is
+    /// allowed, a negative quantity is not.
+    pub fn level_quantity_from_str(&self, text: &str) -> Result<Quantity, ValueError> {
+        let lots = grid_units(text, &self.lot, Rounding::Exact)?;
+        if lots < 0 {
+            return Err(ValueError::NonPositiveQuantity(text.to_string()));
+        }
+        Ok(lots)
+    }
+
     /// Quantity in lots from a float.
     pub fn quantity_from_f64(
         &self,
@@ -295,6 +305,13 @@ const ROUNDING_GUARD_DIGITS: u32 = 18;
 /// Whole steps of `grid` in decimal text, rounded as asked.
 fn grid_units(text: &str, grid: &Step, rounding: Rounding) -> Result<i64, ValueError> {
     if rounding == Rounding::Exact {
+        // Venue feeds send plain text ("123.4500") by the million: read it in one pass of
+        // u64 arithmetic; anything else, and every error, goes through the general parser.
+        if let Some(scaled) = plain_decimal_scaled(text.as_bytes(), grid.precision) {
+            if scaled % grid.units == 0 {
+                return Ok(scaled / grid.units);
+            }
+        }
         let scaled = parse_decimal_scaled_rounded(text, grid.precision, Rounding::Exact)?;
         return to_grid(scaled, grid.units as i128, rounding, text, grid);
     }
@@ -360,6 +377,40 @@ fn parse_fee_rate(text: &str) -> Result<i64, ValueError> {
     Ok(rate)
 }
 
+/// Unsigned digits with at most one '.' and no more than `scale` significant fraction digits
+/// (trailing zeros past it are fine), as a count of `10^-scale`; None for any other text or on
+/// overflow.
+fn plain_decimal_scaled(text: &[u8], scale: u32) -> Option<i64> {
+    let mut value: u64 = 0;
+    let mut digits = 0u32;
+    let mut fraction_digits: Option<u32> = None;
+    for &byte in text {
+        match byte {
+            b'0'..=b'9' => {
+                digits += 1;
+                if let Some(kept) = fraction_digits.as_mut() {
+                    if *kept == scale {
+                        if byte != b'0' {
+                            return None;
+                        }
+                        continue;
+                    }
+                    *kept += 1;
+                }
+                value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+            }
+            b'.' if fraction_digits.is_none() => fraction_digits = Some(0),
+            _ => return None,
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let missing = scale - fraction_digits.unwrap_or(0);
+    let scaled = value.checked_mul(10u64.checked_pow(missing)?)?;
+    i64::try_from(scaled).ok()
+}
+
 /// Parses decimal text (optional sign, digits, optional fraction, optional exponent) into an
 /// integer count of `10^-scale`, rejecting digits beyond `scale`.
 pub fn parse_decimal_scaled(text: &str, scale: u32) -> Result<i64, ValueError> {
@@ -382,12 +433,14 @@ pub fn parse_decimal_scaled_rounded(
     let not_a_number = || ValueError::NotANumber(text.to_string());
     let overflow = || ValueError::Overflow(text.to_string());
     let trimmed = text.trim();
-    let lowered = trimmed.to_ascii_lowercase();
-    let unsigned = lowered.trim_start_matches(['+', '-']);
-    if unsigned.starts_with("inf") {
+    let unsigned = trimmed.trim_start_matches(['+', '-']).as_bytes();
+    let starts_with = |prefix: &[u8]| {
+        unsigned.len() >= prefix.len() && unsigned[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    if starts_with(b"inf") {
         return Err(ValueError::Infinite);
     }
-    if unsigned.starts_with("nan") || unsigned.starts_with("snan") {
+    if starts_with(b"nan") || starts_with(b"snan") {
         return Err(ValueError::NotANumber(text.to_string()));
     }
     let (negative, body) = match trimmed.as_bytes().first() {
@@ -589,5 +642,69 @@ mod tests {
         assert!(InstrumentSpec::new("0.01", 2, "1", 0, "10", "1", "0", "0", "0").is_err());
         assert!(InstrumentSpec::new("0.01", 2, "1", 0, "1", "10", "0", "1.5", "0").is_err());
         assert!(InstrumentSpec::new("0.01", 10, "1", 0, "1", "10", "0", "0", "0").is_err());
+    }
+
+    #[test]
+    fn plain_text_reads_as_the_general_parser_reads_it() {
+        let spec = InstrumentSpec::simple("0.05", 2, "0.001", 3);
+        for text in [
+            "0",
+            "1",
+            "12.35",
+            "12.3500000",
+            "12.351",
+            "12.3",
+            "1.",
+            ".05",
+            ".",
+            "",
+            "-1.05",
+            "+1.05",
+            " 1.05",
+            "1.05 ",
+            "1e2",
+            "1..0",
+            "1.0.0",
+            "00012.40",
+            "99999999999999999999",
+            "9223372036854775807",
+            "92233720368547758.05",
+            "1.000000000000000000000000001",
+            "0.00",
+            "abc",
+            "1_0",
+        ] {
+            for rounding in [Rounding::Exact, Rounding::Down] {
+                let general = parse_decimal_scaled_rounded(text, 2, rounding)
+                    .and_then(|scaled| to_grid(scaled, 5, rounding, text, &spec.tick));
+                assert_eq!(grid_units(text, &spec.tick, rounding), general, "{text:?}");
+            }
+            let general = parse_decimal_scaled_rounded(text, 3, Rounding::Exact)
+                .and_then(|scaled| to_grid(scaled, 1, Rounding::Exact, text, &spec.lot));
+            assert_eq!(
+                grid_units(text, &spec.lot, Rounding::Exact),
+                general,
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_decimals_take_the_fast_path_to_the_same_value(
+            whole in 0u64..10_000_000_000,
+            fraction in "[0-9]{0,12}",
+            precision in 0u32..=9,
+        ) {
+            let text = if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            };
+            let general = parse_decimal_scaled_rounded(&text, precision, Rounding::Exact)
+                .ok()
+                .and_then(|scaled| i64::try_from(scaled).ok());
+            proptest::prop_assert_eq!(plain_decimal_scaled(text.as_bytes(), precision), general);
+        }
     }
 }

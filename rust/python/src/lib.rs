@@ -13,6 +13,7 @@ mod matching;
 mod replay;
 mod risk;
 mod venue;
+mod wire;
 
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -39,5 +40,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(risk::risk_reject_reasons, module)?)?;
     module.add_class::<matching::MatchingEngine>()?;
     module.add_class::<matching::WorkingOrder>()?;
+    module.add_class::<wire::BinanceDepthUpdate>()?;
+    module.add_function(wrap_pyfunction!(wire::decode_binance_depth, module)?)?;
     Ok(())
 }

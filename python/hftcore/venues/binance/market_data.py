@@ -31,19 +31,17 @@ from typing import Literal
 
 import msgspec
 
-from hftcore._core import Instrument, OrderBookL2
+from hftcore._core import BinanceDepthUpdate, Instrument, OrderBookL2, decode_binance_depth
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Quote, Trade
 from hftcore.venues.binance.config import BinanceConfig, snapshot_weight
 from hftcore.venues.binance.rest import BinanceRest
 from hftcore.venues.binance.wire import (
     BOOK_TICKER_FRAME,
-    DEPTH_FRAME,
     DEPTH_SNAPSHOT,
     STREAM_NAME,
     TRADE_FRAME,
     DepthSnapshot,
-    DepthUpdate,
 )
 from hftcore.venues.live import (
     FeedCounters,
@@ -91,7 +89,7 @@ class DepthSync:
         self.max_buffered = max_buffered
         self.state: SyncState = "SYNCING"
         self.last_update_id = 0
-        self.buffer: list[tuple[DepthUpdate, int]] = []
+        self.buffer: list[tuple[BinanceDepthUpdate, int]] = []
         self._first_after_snapshot = False
         self.snapshot_in_flight = False
 
@@ -113,27 +111,24 @@ class DepthSync:
 
     # ----- updates ------------------------------------------------------------------------------
 
-    def on_update(self, update: DepthUpdate, ts_init: int) -> bool:
+    def on_update(self, update: BinanceDepthUpdate, ts_init: int) -> bool:
         """Buffers or applies one update; True when a snapshot should be fetched now."""
         if self.state == "SYNCING":
             self._buffer(update, ts_init)
             return self.wants_snapshot
-        if update.final_update_id <= self.last_update_id:
+        last = self.last_update_id
+        if update.final_update_id <= last:
             self.counters.stale += 1
             return False
-        expected = self.last_update_id + 1
-        contiguous = (
-            update.first_update_id <= expected
-            if self._first_after_snapshot
-            else update.first_update_id == expected
-        )
+        first = update.first_update_id
+        contiguous = first <= last + 1 if self._first_after_snapshot else first == last + 1
         if not contiguous:
             self.counters.gaps += 1
             logger.warning(
                 "%s: depth gap: book at %d, update %d..%d",
                 self.instrument_id,
-                self.last_update_id,
-                update.first_update_id,
+                last,
+                first,
                 update.final_update_id,
             )
             self.restart("gap")
@@ -142,7 +137,7 @@ class DepthSync:
         self._apply(update, ts_init)
         return False
 
-    def _buffer(self, update: DepthUpdate, ts_init: int) -> None:
+    def _buffer(self, update: BinanceDepthUpdate, ts_init: int) -> None:
         buffer = self.buffer
         if buffer:
             previous = buffer[-1][0].final_update_id
@@ -157,10 +152,10 @@ class DepthSync:
                 self.restart("buffer full")
         buffer.append((update, ts_init))
 
-    def _apply(self, update: DepthUpdate, ts_init: int) -> bool:
+    def _apply(self, update: BinanceDepthUpdate, ts_init: int) -> bool:
         """Applies a whole update or nothing; a bad value restarts synchronisation."""
         try:
-            changes = self.numbers.levels(update.bids, update.asks)
+            update.apply_to(self.book)
         except InvalidValue as error:
             self.counters.malformed += 1
             logger.warning(
@@ -172,12 +167,9 @@ class DepthSync:
             )
             self.restart("malformed update")
             return False
-        apply = self.book.apply_delta
-        for side, price, quantity in changes:
-            apply(side, price, quantity)
         self.last_update_id = update.final_update_id
         self._first_after_snapshot = False
-        self.handler.on_book(self.instrument_id, changes, update.event_time * MS, ts_init)
+        self.handler.on_book(self.instrument_id, update, update.event_time_ms * MS, ts_init)
         return True
 
     # ----- snapshots ----------------------------------------------------------------------------
@@ -266,7 +258,7 @@ class BinanceMarketData(WebSocketSession):
             self.syncs[instrument_id] = sync
             self._symbols[instrument_id] = symbol
             stream = symbol.lower()
-            self._routes[(stream + depth_suffix).encode()] = self._depth_route(sync)
+            self._routes[(stream + depth_suffix).encode()] = self._depth_route(sync, instrument)
             if config.trades:
                 self._routes[f"{stream}@trade".encode()] = self._trade_route(instrument_id, numbers)
             if config.book_ticker:
@@ -326,9 +318,11 @@ class BinanceMarketData(WebSocketSession):
             self.counters.malformed += 1
             logger.warning("binance: malformed frame skipped (%s): %.200r", error, frame)
 
-    def _depth_route(self, sync: DepthSync) -> Route:
+    def _depth_route(self, sync: DepthSync, instrument: Instrument) -> Route:
+        on_update = sync.on_update
+
         def on_depth(frame: bytes, ts_init: int) -> None:
-            if sync.on_update(DEPTH_FRAME.decode(frame).data, ts_init):
+            if on_update(decode_binance_depth(frame, instrument), ts_init):
                 self._request_snapshot(sync)
 
         return on_depth

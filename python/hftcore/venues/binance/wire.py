@@ -1,6 +1,9 @@
 """Binance spot wire messages as msgspec Structs: decoded straight from the frame bytes, no
 dict walking. Field names are Binance's (single letters) mapped to readable attribute names;
-fields we do not use are ignored, so additions on Binance's side do not break decoding."""
+fields we do not use are ignored, so additions on Binance's side do not break decoding.
+
+Depth updates, the feed's hot path, are not here: the core decodes them straight into ticks and
+lots (``hftcore._core.decode_binance_depth``), with no Python object per level."""
 
 from __future__ import annotations
 
@@ -14,17 +17,6 @@ class StreamName(msgspec.Struct, gc=False):
     (``data`` skipped), when it cannot be read off the frame's first bytes."""
 
     stream: str
-
-
-class DepthUpdate(msgspec.Struct, gc=False):
-    """``<symbol>@depth@100ms``: the quantities now at the changed price levels."""
-
-    event_time: int = msgspec.field(name="E")
-    symbol: str = msgspec.field(name="s")
-    first_update_id: int = msgspec.field(name="U")
-    final_update_id: int = msgspec.field(name="u")
-    bids: list[tuple[str, str]] = msgspec.field(name="b")
-    asks: list[tuple[str, str]] = msgspec.field(name="a")
 
 
 class DepthSnapshot(msgspec.Struct, gc=False):
@@ -56,10 +48,6 @@ class BookTicker(msgspec.Struct, gc=False):
     bid_quantity: str = msgspec.field(name="B")
     ask_price: str = msgspec.field(name="a")
     ask_quantity: str = msgspec.field(name="A")
-
-
-class DepthFrame(msgspec.Struct, gc=False):
-    data: DepthUpdate
 
 
 class TradeFrame(msgspec.Struct, gc=False):
@@ -164,7 +152,6 @@ class ErrorBody(msgspec.Struct, gc=False):
 
 
 STREAM_NAME: Final = msgspec.json.Decoder(StreamName)
-DEPTH_FRAME: Final = msgspec.json.Decoder(DepthFrame)
 TRADE_FRAME: Final = msgspec.json.Decoder(TradeFrame)
 BOOK_TICKER_FRAME: Final = msgspec.json.Decoder(BookTickerFrame)
 DEPTH_SNAPSHOT: Final = msgspec.json.Decoder(DepthSnapshot)

@@ -83,6 +83,23 @@ impl OrderBookL2 {
         Ok(())
     }
 
+    /// Applies the changed levels of one venue update, all or none: every price must be
+    /// positive and every quantity non-negative, or nothing changes.
+    pub fn apply_changes(&mut self, changes: &[(Side, Price, Quantity)]) -> Result<(), BookError> {
+        for &(_, price, quantity) in changes {
+            if price <= 0 {
+                return Err(BookError::InvalidPrice(price));
+            }
+            if quantity < 0 {
+                return Err(BookError::InvalidQuantity(quantity));
+            }
+        }
+        for &(side, price, quantity) in changes {
+            self.apply_delta(side, price, quantity)?;
+        }
+        Ok(())
+    }
+
     /// Applies a delta carrying a venue sequence number; a gap or a repeat is refused and leaves
     /// the book unchanged, so the caller can resynchronise from a snapshot.
     pub fn apply_delta_sequenced(
@@ -280,5 +297,24 @@ mod tests {
         assert_eq!(book.crossing(), Crossing::Locked);
         book.apply_delta(Side::Buy, 102, 1).expect("valid");
         assert_eq!(book.crossing(), Crossing::Crossed);
+    }
+
+    #[test]
+    fn changes_apply_all_or_none() {
+        let mut book = book();
+        let before = book.clone();
+        assert_eq!(
+            book.apply_changes(&[(Side::Buy, 100, 1), (Side::Sell, 0, 1)]),
+            Err(BookError::InvalidPrice(0))
+        );
+        assert_eq!(
+            book.apply_changes(&[(Side::Buy, 100, 1), (Side::Sell, 101, -1)]),
+            Err(BookError::InvalidQuantity(-1))
+        );
+        assert_eq!(book, before);
+        book.apply_changes(&[(Side::Buy, 100, 0), (Side::Sell, 101, 9)])
+            .expect("valid");
+        assert_eq!(book.best_bid(), Some((99, 10)));
+        assert_eq!(book.best_ask(), Some((101, 9)));
     }
 }

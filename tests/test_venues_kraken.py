@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 from hftcore import Instrument, OrderBookL2
+from hftcore._core import kraken_book_checksum
 from hftcore.errors import ConfigError
 from hftcore.model.events import (
     OrderAccepted,
@@ -28,7 +29,6 @@ from hftcore.model.events import (
 )
 from hftcore.model.orders import OrderType, PostOnly
 from hftcore.venues.kraken import (
-    ChecksumText,
     KrakenBook,
     KrakenConfig,
     KrakenExecution,
@@ -271,12 +271,18 @@ def test_checksum_matches_the_documented_text_rules() -> None:
     # The guide's example: price "45285.2" -> "452852", qty "0.00100000" -> "100000".
     book = OrderBookL2(BTC)
     book.apply_snapshot([(452_851, 50_000_000)], [(452_852, 100_000)])
-    text = ChecksumText(BTC)
-    assert text.price(452_852) + text.quantity(100_000) == "452852100000"
     expected = checksum_of([("45285.2", "0.00100000")], [("45285.1", "0.50000000")])
-    assert text.checksum(book) == expected
-    coarse = Instrument("X.KRAKEN", "0.5", 1, "1", 0)
-    assert ChecksumText(coarse).price(3) == "15"  # 1.5
+    assert kraken_book_checksum(book) == expected
+    # A tick of 0.5 at precision 1: 3 ticks is "1.5", written "15"; only 10 levels a side count.
+    coarse = Instrument("X.KRAKEN", "0.5", 1, "0.01", 2)
+    book = OrderBookL2(coarse)
+    bids = [(ticks, 100) for ticks in range(3, 15)]
+    book.apply_snapshot(bids, [(20, 5)])
+    expected = checksum_of(
+        [("10.0", "0.05")],
+        [(f"{ticks * 5 // 10}.{ticks * 5 % 10}", "1.00") for ticks in range(14, 4, -1)],
+    )
+    assert kraken_book_checksum(book) == expected
 
 
 def test_mismatch_leaves_the_book_at_its_last_verified_state() -> None:

@@ -270,7 +270,7 @@ fn levels_of(levels: impl Iterator<Item = (Price, Quantity)>) -> Vec<(Price, Qua
 #[pyclass(module = "hftcore._core")]
 pub struct OrderBookL2 {
     pub(crate) book: CoreL2,
-    instrument: Py<Instrument>,
+    pub(crate) instrument: Py<Instrument>,
 }
 
 /// Order-by-order (L3) book of one instrument: FIFO queue per price, queue positions, and an

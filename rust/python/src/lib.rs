@@ -42,5 +42,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<matching::WorkingOrder>()?;
     module.add_class::<wire::BinanceDepthUpdate>()?;
     module.add_function(wrap_pyfunction!(wire::decode_binance_depth, module)?)?;
+    module.add_function(wrap_pyfunction!(wire::kraken_book_checksum, module)?)?;
     Ok(())
 }

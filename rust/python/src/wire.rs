@@ -1,6 +1,7 @@
 //! Venue wire decoders of the core (`hftcore_core::wire`) for the feeds' hot paths.
 
 use hftcore_core::wire::binance::{decode_depth_update, DepthUpdate, LevelChange};
+use hftcore_core::wire::kraken::book_checksum;
 use hftcore_core::{Price, Quantity};
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyList};
@@ -98,4 +99,12 @@ pub fn decode_binance_depth(
     decode_depth_update(frame, &instrument.get().spec)
         .map(|update| BinanceDepthUpdate { update })
         .map_err(|error| raise(py, "InvalidValue", "MALFORMED_FRAME", error.to_string()))
+}
+
+/// Kraken's WebSocket v2 checksum of ``book`` (CRC32 over its top 10 asks then top 10 bids,
+/// written at the instrument's precision without the point and leading zeros), to compare
+/// with the ``checksum`` of a book message.
+#[pyfunction]
+pub fn kraken_book_checksum(py: Python<'_>, book: PyRef<'_, OrderBookL2>) -> u32 {
+    book_checksum(&book.book, &book.instrument.bind(py).get().spec)
 }

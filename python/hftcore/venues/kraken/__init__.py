@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hftcore.venues.kraken.config import KrakenConfig
 from hftcore.venues.kraken.execution import KrakenExecution, api_sign
-from hftcore.venues.kraken.market_data import ChecksumText, KrakenBook, KrakenMarketData
+from hftcore.venues.kraken.market_data import KrakenBook, KrakenMarketData
 from hftcore.venues.live import LiveAdapter, attach_adapter
 from hftcore.venues.simulated import BookVenueConfig
 
@@ -49,7 +49,6 @@ def attach_kraken(
 
 
 __all__ = [
-    "ChecksumText",
     "KrakenBook",
     "KrakenConfig",
     "KrakenExecution",

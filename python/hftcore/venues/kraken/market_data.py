@@ -7,10 +7,10 @@ a snapshot replaces the book; an update sets each level's quantity (0 removes it
 book is truncated to the subscribed depth (Kraken sends no removal for a level pushed out of
 range); then the checksum is computed over the top 10 asks (low to high) then the top 10 bids
 (high to low), each level as its price and quantity text with the ``.`` removed and leading
-zeros stripped, and compared with the message's. On a mismatch the message's changes are taken
-back (the book returns to the last verified state), the book is marked invalid and the symbol
-is resubscribed for a fresh snapshot. Malformed or unexpected frames are counted, logged and
-skipped.
+zeros stripped (by the core, ``kraken_book_checksum``), and compared with the message's. On a
+mismatch the message's changes are taken back (the book returns to the last verified state),
+the book is marked invalid and the symbol is resubscribed for a fresh snapshot. Malformed or
+unexpected frames are counted, logged and skipped.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import itertools
 import logging
 import random
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
 
-from hftcore._core import Instrument, OrderBookL2
+from hftcore._core import Instrument, OrderBookL2, kraken_book_checksum
 from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Trade
 from hftcore.venues.kraken.config import KrakenConfig
@@ -54,7 +52,6 @@ from hftcore.venues.live import (
 
 logger = logging.getLogger(__name__)
 
-CHECKSUM_LEVELS = 10
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -62,42 +59,6 @@ def timestamp_ns(moment: datetime) -> int:
     """Exact ns since the epoch of an aware datetime (microsecond resolution)."""
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-
-
-class ChecksumText:
-    """Kraken's checksum text of a price (ticks) or quantity (lots) of one instrument: the
-    decimal at the pair's precision with ``.`` removed and leading zeros stripped. When the
-    tick (lot) is one unit of the last decimal that text is the integer itself."""
-
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self._whole_ticks = Decimal(instrument.tick_size) == Decimal(1).scaleb(
-            -instrument.price_precision
-        )
-        self._whole_lots = Decimal(instrument.lot_size) == Decimal(1).scaleb(
-            -instrument.size_precision
-        )
-
-    def price(self, ticks: int) -> str:
-        if self._whole_ticks:
-            return str(ticks)
-        return self.instrument.ticks_to_str(ticks).replace(".", "").lstrip("0")
-
-    def quantity(self, lots: int) -> str:
-        if self._whole_lots:
-            return str(lots)
-        return self.instrument.lots_to_str(lots).replace(".", "").lstrip("0")
-
-    def checksum(self, book: OrderBookL2) -> int:
-        parts: list[str] = []
-        for side in (1, 0):
-            prices, quantities = book.depth(side, CHECKSUM_LEVELS)
-            for price, quantity in zip(prices.tolist(), quantities.tolist(), strict=True):
-                if not quantity:
-                    break
-                parts.append(self.price(price))
-                parts.append(self.quantity(quantity))
-        return zlib.crc32("".join(parts).encode())
 
 
 SyncState = Literal["SYNCING", "LIVE"]
@@ -119,7 +80,6 @@ class KrakenBook:
     ) -> None:
         self.instrument_id = instrument_id
         self.numbers = numbers
-        self.text = ChecksumText(numbers.instrument)
         self.book = book
         self.handler = handler
         self.counters = counters
@@ -142,7 +102,7 @@ class KrakenBook:
         asks = [(p, q) for _, p, q in self._levels(1, data.asks) if q]
         candidate = OrderBookL2(self.numbers.instrument)
         candidate.apply_snapshot(bids, asks)
-        if self.text.checksum(candidate) != data.checksum:
+        if kraken_book_checksum(candidate) != data.checksum:
             self.counters.checksum_mismatches += 1
             logger.warning("%s: snapshot checksum mismatch", self.instrument_id)
             self.invalidate("checksum mismatch")
@@ -165,7 +125,7 @@ class KrakenBook:
         for side, price, quantity in changes:
             book.apply_delta(side, price, quantity)
         changes += self._truncate(undo)
-        if self.text.checksum(book) != data.checksum:
+        if kraken_book_checksum(book) != data.checksum:
             for side, price, quantity in reversed(undo):
                 book.apply_delta(side, price, quantity)
             self.counters.checksum_mismatches += 1
@@ -376,4 +336,4 @@ class KrakenMarketData(WebSocketSession):
             logger.warning("kraken: %s failed: %s", method, error)
 
 
-__all__ = ["ChecksumText", "KrakenBook", "KrakenMarketData", "timestamp_ns"]
+__all__ = ["KrakenBook", "KrakenMarketData", "timestamp_ns"]

@@ -3,6 +3,7 @@
 //! update. Each decoder reads the frame's bytes once and yields exact ticks and lots.
 
 pub mod binance;
+pub mod kraken;
 
 use thiserror::Error;
 

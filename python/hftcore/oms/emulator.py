@@ -131,6 +131,7 @@ class _Step:
 
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
 _NO_ACTIONS = OmsActions()
+_PLAIN_PRICE_TYPES = frozenset({int, type(None)})
 
 
 def _check_ts(ts: object) -> int:
@@ -432,14 +433,17 @@ class OrderEmulator:
         trigger releases the order, otherwise it may move a trailing trigger."""
         if not isinstance(instrument_id, str) or not instrument_id:
             raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
-        # Everything is checked before anything changes; a None price costs no call.
-        if bid is not None:
+        # Everything is checked before anything changes; plain ints (or None) and a time
+        # that does not go back pass without a call.
+        plain = _PLAIN_PRICE_TYPES
+        if not (type(bid) in plain and type(ask) in plain and type(last) in plain):
             _check_price(bid, "bid")
-        if ask is not None:
             _check_price(ask, "ask")
-        if last is not None:
             _check_price(last, "last")
-        ts = self._advance(ts)
+        if type(ts) is int and ts >= self._ts:
+            self._ts = ts
+        else:
+            ts = self._advance(ts)
         if last is not None:
             self._last[instrument_id] = last
         if bid is not None:

@@ -87,7 +87,9 @@ class Cache:
         self._trades[trade.instrument_id] = trade
 
     def update_bar(self, bar: Bar) -> None:
-        bars = self._bars.setdefault(bar.instrument_id, {})
+        bars = self._bars.get(bar.instrument_id)
+        if bars is None:
+            bars = self._bars[bar.instrument_id] = {}
         bars[bar.bar_type] = bar
         self._latest_bars[bar.instrument_id] = (
             bar if len(bars) == 1 else max(bars.values(), key=lambda latest: latest.ts_event)

@@ -173,12 +173,13 @@ class BarVenue(VenueClient):
         now = self._now
         if now is not None and ts < now:
             self._check_time(instrument_id, ts)
-        previous = ts if now is None else now
         self._now = ts
+        if not working:  # nothing to fill or expire (the expiring orders are working ones)
+            self._bar_start[instrument_id] = ts
+            return
+        previous = ts if now is None else now
         start = self._bar_start.get(instrument_id)
         self._bar_start[instrument_id] = ts
-        if not working:  # nothing to fill or expire (the expiring orders are working ones)
-            return
         listing = self._listings[instrument_id]
         budget = None if self._participation is None else floor(self._participation * bar.volume)
         expiring = self._expiring[instrument_id]

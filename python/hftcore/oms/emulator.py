@@ -395,6 +395,8 @@ class OrderEmulator:
         """Expires held GTD orders whose ``expire_ts`` is <= ``ts``. (A GTD order past its
         expiry never triggers, even before this is called.)"""
         ts = self._advance(ts)
+        if not self._held:  # the usual case on every step of a backtest's clock
+            return []
         return self._expire(ts, lambda spec: spec.expire_ts is not None and spec.expire_ts <= ts)
 
     def end_session(self, ts: int) -> list[OrderExpired]:

@@ -131,7 +131,6 @@ class _Step:
 
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
 _NO_ACTIONS = OmsActions()
-_PLAIN_PRICE_TYPES = frozenset({int, type(None)})
 
 
 def _check_ts(ts: object) -> int:
@@ -433,19 +432,24 @@ class OrderEmulator:
         instrument, in holding order, the last trade is looked at first, then the bid (sells)
         or the ask (buys), each as allowed by the trigger source: a price that reaches the
         trigger releases the order, otherwise it may move a trailing trigger."""
-        if not isinstance(instrument_id, str) or not instrument_id:
-            raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
-        # Everything is checked before anything changes; plain ints (or None) and a time
-        # that does not go back pass without a call.
-        plain = _PLAIN_PRICE_TYPES
-        if not (type(bid) in plain and type(ask) in plain and type(last) in plain):
+        # Everything is checked before anything changes: plain values in one expression (this
+        # runs on every price), anything else by the detailed checks that name the problem.
+        if not (
+            type(instrument_id) is str
+            and instrument_id
+            and type(ts) is int
+            and ts >= self._ts
+            and (last is None or type(last) is int)
+            and (bid is None or type(bid) is int)
+            and (ask is None or type(ask) is int)
+        ):
+            if not isinstance(instrument_id, str) or not instrument_id:
+                raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
             _check_price(bid, "bid")
             _check_price(ask, "ask")
             _check_price(last, "last")
-        if type(ts) is int and ts >= self._ts:
-            self._ts = ts
-        else:
             ts = self._advance(ts)
+        self._ts = ts
         if last is not None:
             self._last[instrument_id] = last
         if bid is not None:

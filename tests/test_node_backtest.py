@@ -9,7 +9,7 @@ import pytest
 from hftcore.errors import InvalidData
 from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import OrderDenied, OrderEvent, OrderFilled
-from hftcore.node.backtest import bundled_bar_events, run_bars
+from hftcore.node.backtest import _Recorder, bundled_bar_events, run_bars
 from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy, load_strategy_class
@@ -180,3 +180,54 @@ def test_quotes_and_trades_reach_subscribers_cache_and_risk_reference() -> None:
     # Now the gate has a reference price: the same order passes the risk checks.
     strategy.submit_order(strategy.market("MSFT.XNAS", 0, 10))
     assert any(type(e).__name__ == "OrderSubmitted" for e in strategy.events)
+
+
+class BuyThenTrim(Recorder):
+    """Buys 10 on the first bar and sells 4 on the third (each fills at the next open)."""
+
+    def on_bar(self, bar: Bar) -> None:
+        super().on_bar(bar)
+        if self.bars == 1:
+            self.submit_order(self.market("MSFT.XNAS", 0, 10))
+        if self.bars == 3:
+            self.submit_order(self.market("MSFT.XNAS", 1, 4))
+
+
+def test_the_result_samples_positions_and_closes_at_every_bar() -> None:
+    node = make_node()
+    node.add_strategy(BuyThenTrim("TRIM"))
+    bars = msft_bars()[:6]
+    result = run_bars(node, bars)
+    assert result.timestamps == [bar.ts_event for bar in bars]
+    assert result.positions["MSFT.XNAS"] == [0.0, 10.0, 10.0, 6.0, 6.0, 6.0]
+    assert result.prices["MSFT.XNAS"] == [bar.close / 1e5 for bar in bars]
+    assert [fill.price for fill in result.fills] == [bars[1].open / 1e5, bars[3].open / 1e5]
+
+
+def test_a_sample_without_a_known_price_repeats_the_last_one() -> None:
+    node = make_node()
+    recorder = _Recorder(node)
+    node.start()
+    recorder.sample(1_000)  # no price yet
+    node.advance_to(2_000)
+    node.process_quote(Quote("MSFT.XNAS", 5_000_000, 100, 5_000_100, 200, 2_000, 2_000))
+    recorder.sample(2_000)
+    node.advance_to(3_000)
+    node.process_quote(Quote("MSFT.XNAS", 0, 0, 5_000_300, 200, 3_000, 3_000))  # one-sided
+    assert node.cache.last_price("MSFT.XNAS") is None
+    recorder.sample(3_000)
+    positions, prices = recorder.series()
+    assert prices == {"MSFT.XNAS": [0.0, 50.0005, 50.0005]}
+    assert positions == {"MSFT.XNAS": [0.0, 0.0, 0.0]}
+    assert recorder.equity == [1_000_000.0] * 3
+
+
+def test_last_prices_match_last_price_per_instrument() -> None:
+    cache = make_node().cache
+    assert cache.last_prices(["MSFT.XNAS"]) == [None]
+    cache.update_bar(Bar("MSFT.XNAS", "1-DAY", 10, 12, 9, 11, 100, 5, 5))
+    assert cache.last_prices(["MSFT.XNAS"]) == [11]
+    cache.update_quote(Quote("MSFT.XNAS", 20, 1, 24, 1, 6, 6))
+    assert cache.last_prices(["MSFT.XNAS"]) == [22] == [cache.last_price("MSFT.XNAS")]
+    cache.update_trade(Trade("MSFT.XNAS", 23, 1, 0, "t", 7, 7))
+    assert cache.last_prices(["MSFT.XNAS"]) == [23]

@@ -9,8 +9,7 @@ timestamp the portfolio is sampled, and the run becomes a :class:`BacktestResult
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from hftcore._core import Instrument
@@ -32,49 +31,26 @@ def bundled_bar_events(name: str, instrument_id: str | None = None) -> tuple[Ins
     return instrument, list(to_events(bundled_bars(name, instrument_id), key))
 
 
-@dataclass(slots=True)
-class _Series:
-    """One instrument's sampled position and price. Most samples repeat the previous value
-    (an instrument's price moves once per bar, its position on fills), so each exact value is
-    converted to a float only when it changes."""
-
-    instrument: Instrument
-    positions: list[float]
-    prices: list[float]
-    quantity: int = 0
-    quantity_value: float = 0.0
-    price: int | None = None
-    price_value: float = 0.0
-    """The last known price as a float, 0.0 before the first one."""
-
-    def record(self, quantity: int, price: int | None) -> None:
-        if quantity != self.quantity:
-            self.quantity = quantity
-            self.quantity_value = self.instrument.lots_to_float(quantity)
-        self.positions.append(self.quantity_value)
-        if price is not None and price != self.price:
-            self.price = price
-            self.price_value = self.instrument.ticks_to_float(price)
-        self.prices.append(self.price_value)
-
-
-@dataclass(slots=True)
 class _Recorder:
-    node: TradingNode
-    timestamps: list[int]
-    equity: list[float]
-    positions: dict[str, list[float]]
-    prices: dict[str, list[float]]
-    fills: list[FillRecord]
-    series: list[_Series] = field(default_factory=list)
+    """The equity curve and each instrument's position and price, sampled at chosen times.
 
-    def __post_init__(self) -> None:
-        self.series = [
-            _Series(self.node.cache.instrument(instrument_id), series, self.prices[instrument_id])
-            for instrument_id, series in self.positions.items()
-        ]
+    A sample stores rows (positions, shared until a fill; prices in ticks); they become the
+    result's columns once, in :meth:`series`."""
+
+    def __init__(self, node: TradingNode) -> None:
+        self.node = node
+        self.instruments = node.cache.instruments()
+        self.instrument_ids = [instrument.instrument_id for instrument in self.instruments]
+        self.timestamps: list[int] = []
+        self.equity: list[float] = []
+        self.fills: list[FillRecord] = []
+        self._held_rows: list[tuple[float, ...]] = []
+        self._price_rows: list[list[int | None]] = []
+        self._held: tuple[float, ...] | None = None
+        """Positions as of the last sample; None once a fill may have moved them."""
 
     def on_fill(self, fill: OrderFilled) -> None:
+        self._held = None
         instrument = self.node.cache.instrument(fill.instrument_id)
         self.fills.append(
             FillRecord(
@@ -90,14 +66,61 @@ class _Recorder:
         )
 
     def sample(self, ts: int) -> None:
-        portfolio, cache = self.node.portfolio, self.node.cache
-        snapshot = portfolio.sample(ts)
+        snapshot = self.node.portfolio.sample(ts)
         self.timestamps.append(ts)
         self.equity.append(snapshot.equity / 1e12)
-        held = portfolio.net_quantities()
-        for series in self.series:
-            instrument_id = series.instrument.instrument_id
-            series.record(held.get(instrument_id, 0), cache.last_price(instrument_id))
+        held = self._held
+        if held is None:
+            quantities = self.node.portfolio.net_quantities()
+            held = self._held = tuple(
+                instrument.lots_to_float(quantities.get(instrument.instrument_id, 0))
+                for instrument in self.instruments
+            )
+        self._held_rows.append(held)
+        self._price_rows.append(self.node.cache.last_prices(self.instrument_ids))
+
+    def series(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """``(positions, prices)`` per instrument id, one float per sample: the position in
+        lots' units, the last known price (the previous one while none is known, 0.0 before
+        the first)."""
+        count = len(self.instruments)
+        held_columns = list(zip(*self._held_rows, strict=True)) or [()] * count
+        price_columns = list(zip(*self._price_rows, strict=True)) or [()] * count
+        positions: dict[str, list[float]] = {}
+        prices: dict[str, list[float]] = {}
+        for instrument, held, priced in zip(
+            self.instruments, held_columns, price_columns, strict=True
+        ):
+            positions[instrument.instrument_id] = list(held)
+            prices[instrument.instrument_id] = _prices(priced, instrument.ticks_to_float)
+        return positions, prices
+
+    def result(self, *, periods_per_year: float, name: str) -> BacktestResult:
+        positions, prices = self.series()
+        return BacktestResult.build(
+            instrument_ids=self.instrument_ids,
+            timestamps=self.timestamps,
+            equity=self.equity,
+            positions=positions,
+            prices=prices,
+            fills=self.fills,
+            orders=order_records(self.node),
+            periods_per_year=periods_per_year,
+            name=name,
+        )
+
+
+def _prices(values: Sequence[int | None], convert: Callable[[int], float]) -> list[float]:
+    """Each price converted; a None repeats the previous one (0.0 before the first)."""
+    if None not in values:
+        return list(map(convert, values))  # type: ignore[arg-type]  # no None, checked
+    filled: list[float] = []
+    current = 0.0
+    for value in values:
+        if value is not None:
+            current = convert(value)
+        filled.append(current)
+    return filled
 
 
 def run_bars(
@@ -110,8 +133,7 @@ def run_bars(
     """Replays ``bars`` (in non-decreasing ``ts_event`` order across instruments) through the
     node and returns the run's result. Out-of-order bars raise ``InvalidData`` naming the
     position of the first one."""
-    ids = [instrument.instrument_id for instrument in node.cache.instruments()]
-    recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
+    recorder = _Recorder(node)
     node.bus.subscribe("events.fill.>", recorder.on_fill)
     node.start()
     current: int | None = None
@@ -133,17 +155,7 @@ def run_bars(
     node.stop()
     if len(recorder.timestamps) < 2:
         raise InvalidData("TOO_FEW_BARS", "a backtest needs bars at two timestamps at least")
-    return BacktestResult.build(
-        instrument_ids=ids,
-        timestamps=recorder.timestamps,
-        equity=recorder.equity,
-        positions=recorder.positions,
-        prices=recorder.prices,
-        fills=recorder.fills,
-        orders=order_records(node),
-        periods_per_year=periods_per_year,
-        name=name,
-    )
+    return recorder.result(periods_per_year=periods_per_year, name=name)
 
 
 def order_records(node: TradingNode) -> list[OrderRecord]:

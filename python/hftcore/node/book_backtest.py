@@ -42,7 +42,7 @@ from hftcore._core import (
 from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Trade
 from hftcore.model.events import OrderEvent
-from hftcore.node.backtest import _Recorder, order_records
+from hftcore.node.backtest import _Recorder
 from hftcore.node.clock import SimulatedClock
 from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
@@ -127,17 +127,7 @@ def run_book(
         raise InvalidData(
             "TOO_FEW_RECORDS", "the records span less than two sample intervals of local time"
         )
-    return BacktestResult.build(
-        instrument_ids=[i.instrument_id for i in node.cache.instruments()],
-        timestamps=recorder.timestamps,
-        equity=recorder.equity,
-        positions=recorder.positions,
-        prices=recorder.prices,
-        fills=recorder.fills,
-        orders=order_records(node),
-        periods_per_year=periods_per_year,
-        name=name,
-    )
+    return recorder.result(periods_per_year=periods_per_year, name=name)
 
 
 def _instrument(node: TradingNode, instrument_id: str | None) -> str:
@@ -176,8 +166,7 @@ class _BookRun:
         self.trade_topic = f"data.trades.{instrument_id}"
         self.marked: tuple[int | None, int | None] | None = None
         self.book = node.cache.book(instrument_id)
-        ids = [i.instrument_id for i in node.cache.instruments()]
-        self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
+        self.recorder = _Recorder(node)
         self.interval = interval
         self.next_sample: int | None = None
         # (local time, arrival number, item): venue events and trade prints waiting for the

@@ -3,6 +3,8 @@ strategies and engines without touching the venues."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import InvalidValue
 from hftcore.model.data import Bar, Quote, Trade
@@ -71,6 +73,13 @@ class Cache:
         bar = self._latest_bars.get(instrument_id)
         return None if bar is None else bar.close
 
+    def last_prices(self, instrument_ids: Iterable[str]) -> list[int | None]:
+        """:meth:`last_price` of each instrument, in one call."""
+        if self._trades or self._quotes:
+            return [self.last_price(instrument_id) for instrument_id in instrument_ids]
+        latest = self._latest_bars.get
+        return [None if (bar := latest(i)) is None else bar.close for i in instrument_ids]
+
     def update_quote(self, quote: Quote) -> None:
         self._quotes[quote.instrument_id] = quote
 
@@ -78,7 +87,9 @@ class Cache:
         self._trades[trade.instrument_id] = trade
 
     def update_bar(self, bar: Bar) -> None:
-        bars = self._bars.setdefault(bar.instrument_id, {})
+        bars = self._bars.get(bar.instrument_id)
+        if bars is None:
+            bars = self._bars[bar.instrument_id] = {}
         bars[bar.bar_type] = bar
         self._latest_bars[bar.instrument_id] = (
             bar if len(bars) == 1 else max(bars.values(), key=lambda latest: latest.ts_event)

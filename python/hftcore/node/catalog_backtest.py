@@ -42,7 +42,7 @@ from hftcore.errors import ConfigError, InvalidData, InvalidValue
 from hftcore.model.data import Bar, Quote, Trade
 from hftcore.model.events import OrderEvent
 from hftcore.model.risk_controls import RiskControlsConfig
-from hftcore.node.backtest import _Recorder, order_records, run_bars
+from hftcore.node.backtest import _Recorder, run_bars
 from hftcore.node.book_backtest import SECONDS_PER_YEAR, run_book
 from hftcore.node.clock import SimulatedClock
 from hftcore.node.config import BacktestSection, NodeConfig, ReplayDataType
@@ -534,10 +534,9 @@ class CatalogReplay:
         self.held: list[_Held] = []
         self.arrivals = 0
         self.draining = False
-        ids = [i.instrument_id for i in node.cache.instruments()]
-        self.recorder = _Recorder(node, [], [], {i: [] for i in ids}, {i: [] for i in ids}, [])
+        self.recorder = _Recorder(node)
         self.sampling = _Sampling(sample_interval_ns)
-        self.unpriced = list(ids)
+        self.unpriced = list(self.recorder.instrument_ids)
         node.bus.subscribe("events.fill.>", self.recorder.on_fill)
         node.start()
 
@@ -847,17 +846,7 @@ class CatalogReplay:
                 "the replayed data spans less than two equity samples (timestamps, or sample "
                 "intervals of local time)",
             )
-        return BacktestResult.build(
-            instrument_ids=[i.instrument_id for i in self.node.cache.instruments()],
-            timestamps=recorder.timestamps,
-            equity=recorder.equity,
-            positions=recorder.positions,
-            prices=recorder.prices,
-            fills=recorder.fills,
-            orders=order_records(self.node),
-            periods_per_year=periods_per_year,
-            name=name,
-        )
+        return recorder.result(periods_per_year=periods_per_year, name=name)
 
 
 __all__ = [

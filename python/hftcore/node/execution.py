@@ -195,10 +195,13 @@ class RiskEngine:
                 gate.on_order_closed(number)
 
     def on_price(self, instrument_id: str, price: int, ts: int) -> None:
-        index = self.index(instrument_id)
+        index = self._indices.get(instrument_id)
+        if index is None:
+            index = self.index(instrument_id)
         self.gate.on_price(index, price, ts)
-        for gate in self._strategy_gates.values():
-            gate.on_price(index, price, ts)
+        if self._strategy_gates:
+            for gate in self._strategy_gates.values():
+                gate.on_price(index, price, ts)
 
 
 _CLOSING = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
@@ -489,10 +492,11 @@ class ExecutionEngine:
         self, instrument_id: str, bid: int | None, ask: int | None, last: int | None, ts: int
     ) -> None:
         """A new market price: the emulator may release orders, the gate marks positions."""
-        actions = self.emulator_for(instrument_id).on_price(
-            instrument_id, bid=bid, ask=ask, last=last, ts=ts
-        )
-        if actions:
+        emulator = self._emulator_of_instrument.get(instrument_id)
+        if emulator is None:
+            emulator = self.emulator_for(instrument_id)  # raises UNKNOWN_INSTRUMENT
+        actions = emulator.on_price(instrument_id, bid, ask, last, ts)
+        if actions.events or actions.commands:
             self.apply_actions(actions, ts)
         mark = (
             last

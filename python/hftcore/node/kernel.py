@@ -92,7 +92,8 @@ class TradingNode:
         self.strategies: dict[str, Strategy] = {}
         self._on_error: dict[str, OnError] = {}
         self._failed: dict[str, BaseException] = {}
-        self._bar_topics: dict[tuple[str, str], str] = {}
+        self._bar_routes: dict[str, tuple[VenueClient, dict[str, str]]] = {}
+        """Per instrument: its venue and its bar topics by bar type (resolved once)."""
         self._started = False
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
@@ -106,6 +107,7 @@ class TradingNode:
                     "UNKNOWN_INSTRUMENT", f"venue {name!r} trades {instrument_id!r}, not configured"
                 )
         self.execution.add_venue(name, venue, throttler)
+        self._bar_routes.clear()
 
     def add_strategy(self, strategy: Strategy, on_error: OnError = "stop_and_cancel") -> None:
         if strategy.strategy_id in self.strategies:
@@ -201,14 +203,18 @@ class TradingNode:
 
     def process_bar(self, bar: Bar) -> None:
         """A closed bar: the venue fills what the bar implies first, then strategies see it."""
-        _, venue = self.execution.venue_for(bar.instrument_id)
+        instrument_id = bar.instrument_id
+        route = self._bar_routes.get(instrument_id)
+        if route is None:
+            venue = self.execution.venue_for(instrument_id)[1]
+            route = self._bar_routes[instrument_id] = (venue, {})
+        venue, topics = route
         venue.on_bar(bar)
         self.cache.update_bar(bar)
-        self.execution.on_price(bar.instrument_id, None, None, bar.close, bar.ts_event)
-        key = (bar.instrument_id, bar.bar_type)
-        topic = self._bar_topics.get(key)
+        self.execution.on_price(instrument_id, None, None, bar.close, bar.ts_event)
+        topic = topics.get(bar.bar_type)
         if topic is None:
-            topic = self._bar_topics[key] = f"data.bars.{bar.instrument_id}.{bar.bar_type}"
+            topic = topics[bar.bar_type] = f"data.bars.{instrument_id}.{bar.bar_type}"
         self.bus.publish(topic, bar)
 
     # -- restart ---------------------------------------------------------------------------

@@ -217,8 +217,10 @@ class Portfolio:
 
     def mark(self, instrument_id: str, price: int) -> None:
         """Sets the mark price (ticks) at which an instrument's positions are valued."""
-        self._listing(instrument_id)
-        self._marks[instrument_id] = _positive(price, "mark price", "NON_POSITIVE_PRICE")
+        if type(price) is not int or price <= 0 or instrument_id not in self._listings:
+            self._listing(instrument_id)
+            price = _positive(price, "mark price", "NON_POSITIVE_PRICE")
+        self._marks[instrument_id] = price
 
     def set_rate(self, currency: str, base: str, rate: Decimal | str | int) -> None:
         """One unit of ``currency`` is worth ``rate`` units of ``base`` (exact). The inverse

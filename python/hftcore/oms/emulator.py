@@ -394,6 +394,8 @@ class OrderEmulator:
         """Expires held GTD orders whose ``expire_ts`` is <= ``ts``. (A GTD order past its
         expiry never triggers, even before this is called.)"""
         ts = self._advance(ts)
+        if not self._held:  # the usual case on every step of a backtest's clock
+            return []
         return self._expire(ts, lambda spec: spec.expire_ts is not None and spec.expire_ts <= ts)
 
     def end_session(self, ts: int) -> list[OrderExpired]:
@@ -430,16 +432,24 @@ class OrderEmulator:
         instrument, in holding order, the last trade is looked at first, then the bid (sells)
         or the ask (buys), each as allowed by the trigger source: a price that reaches the
         trigger releases the order, otherwise it may move a trailing trigger."""
-        if not isinstance(instrument_id, str) or not instrument_id:
-            raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
-        # Everything is checked before anything changes; a None price costs no call.
-        if bid is not None:
+        # Everything is checked before anything changes: plain values in one expression (this
+        # runs on every price), anything else by the detailed checks that name the problem.
+        if not (
+            type(instrument_id) is str
+            and instrument_id
+            and type(ts) is int
+            and ts >= self._ts
+            and (last is None or type(last) is int)
+            and (bid is None or type(bid) is int)
+            and (ask is None or type(ask) is int)
+        ):
+            if not isinstance(instrument_id, str) or not instrument_id:
+                raise InvalidValue("INVALID_INSTRUMENT_ID", f"bad instrument id {instrument_id!r}")
             _check_price(bid, "bid")
-        if ask is not None:
             _check_price(ask, "ask")
-        if last is not None:
             _check_price(last, "last")
-        ts = self._advance(ts)
+            ts = self._advance(ts)
+        self._ts = ts
         if last is not None:
             self._last[instrument_id] = last
         if bid is not None:

@@ -224,20 +224,32 @@ def _compute_statistics(
 
 
 class _Run(NamedTuple):
-    """The checked data fields of a BacktestResult, as plain Python values."""
+    """The checked data fields of a BacktestResult, the series as arrays (:meth:`plain`
+    turns them into the lists a result holds)."""
 
     name: str
     instrument_ids: list[str]
-    timestamps: list[int]
-    equity: list[float]
-    returns: list[float]
-    positions: dict[str, list[float]]
-    prices: dict[str, list[float]]
+    timestamps: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    returns: npt.NDArray[np.float64]
+    positions: dict[str, npt.NDArray[np.float64]]
+    prices: dict[str, npt.NDArray[np.float64]]
     fills: list[FillRecord]
     orders: list[OrderRecord]
     contract_multipliers: dict[str, float]
     periods_per_year: float
     risk_free_rate: float
+
+    def plain(self) -> dict[str, object]:
+        """The fields as plain Python values, by name."""
+        return {
+            **self._asdict(),
+            "timestamps": self.timestamps.tolist(),
+            "equity": self.equity.tolist(),
+            "returns": self.returns.tolist(),
+            "positions": {i: series.tolist() for i, series in self.positions.items()},
+            "prices": {i: series.tolist() for i, series in self.prices.items()},
+        }
 
 
 class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -272,7 +284,7 @@ class BacktestResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"format_version {self.format_version!r} is not {FORMAT_VERSION}",
             )
         run = _checked_run(**{field: getattr(self, field) for field in _Run._fields})
-        for field, value in run._asdict().items():
+        for field, value in run.plain().items():
             _set(self, field, value)
 
     @classmethod
@@ -492,9 +504,9 @@ def _checked_run(
     return _Run(
         name=str(name),
         instrument_ids=ids,
-        timestamps=times.tolist(),
-        equity=curve.tolist(),
-        returns=curve_returns.tolist(),
+        timestamps=times,
+        equity=curve,
+        returns=curve_returns,
         positions={
             i: _aligned(f"positions[{i!r}]", positions[i], curve.size, positive=False) for i in ids
         },
@@ -510,15 +522,14 @@ def _checked_run(
     )
 
 
-def _aligned(name: str, values: object, length: int, *, positive: bool) -> list[float]:
+def _aligned(name: str, values: object, length: int, *, positive: bool) -> npt.NDArray[np.float64]:
     """A finite series (of values > 0 if ``positive``) with one value per timestamp."""
     series = checks.positive_series(name, values) if positive else checks.float_series(name, values)
     if series.size != length:
         raise InvalidValue(
             "LENGTH_MISMATCH", f"{name} has {series.size} values; timestamps has {length}"
         )
-    plain: list[float] = series.tolist()
-    return plain
+    return series
 
 
 def _position_matrix(run: _Run | BacktestResult) -> npt.NDArray[np.float64]:

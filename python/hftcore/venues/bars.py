@@ -155,19 +155,35 @@ class BarVenue(VenueClient):
     def on_bar(self, bar: Bar) -> None:
         """Evaluates the working orders of the bar's instrument against it (``ts_event`` is
         the bar's close, the time of its fills)."""
-        listing = self._listing(bar.instrument_id)
-        self._check_bar(bar)
-        self._check_time(bar.instrument_id, bar.ts_event)
-        previous = self._now if self._now is not None else bar.ts_event
-        self._now = bar.ts_event
-        start = self._bar_start.get(bar.instrument_id)
-        self._bar_start[bar.instrument_id] = bar.ts_event
-        working = self._working[bar.instrument_id]
+        instrument_id, ts = bar.instrument_id, bar.ts_event
+        working = self._working.get(instrument_id)
+        if working is None:
+            raise self._unknown_instrument(instrument_id)
+        # One pass for the usual well-formed bar of plain ints; anything else gets the
+        # detailed checks (which accept NumPy integers and name what is wrong).
+        low = bar.low
+        if not (
+            type(bar.open) is type(bar.high) is type(low) is type(bar.close) is int
+            and type(bar.volume) is type(ts) is int
+            and 0 < low <= bar.open <= bar.high
+            and low <= bar.close <= bar.high
+            and bar.volume >= 0
+        ):
+            self._check_bar(bar)
+        now = self._now
+        if now is not None and ts < now:
+            self._check_time(instrument_id, ts)
+        self._now = ts
         if not working:  # nothing to fill or expire (the expiring orders are working ones)
+            self._bar_start[instrument_id] = ts
             return
+        previous = ts if now is None else now
+        start = self._bar_start.get(instrument_id)
+        self._bar_start[instrument_id] = ts
+        listing = self._listings[instrument_id]
         budget = None if self._participation is None else floor(self._participation * bar.volume)
-        expiring = self._expiring[bar.instrument_id]
-        self._expire_over(expiring, bar.ts_event, previous, at_expiry=False)
+        expiring = self._expiring[instrument_id]
+        self._expire_over(expiring, ts, previous, at_expiry=False)
         for state in list(working.values()):
             if start is not None and state.eligible_from > start:
                 continue
@@ -177,9 +193,9 @@ class BarVenue(VenueClient):
                 reason = (
                     "IMMEDIATE_OR_CANCEL" if time_in_force == TimeInForce.IOC else "FILL_OR_KILL"
                 )
-                self._emit_canceled(state.order, reason, bar.ts_event)
+                self._emit_canceled(state.order, reason, ts)
             self._forget_if_closed(state)
-        self._expire_over(expiring, bar.ts_event, previous, at_expiry=True)
+        self._expire_over(expiring, ts, previous, at_expiry=True)
 
     def advance_to(self, ts: int) -> None:
         """Moves time to ``ts``: GTD orders with ``expire_ts <= ts`` and DAY orders of an
@@ -188,7 +204,8 @@ class BarVenue(VenueClient):
         previous = self._now if self._now is not None else ts
         self._now = ts
         for expiring in self._expiring.values():
-            self._expire_over(expiring, ts, previous, at_expiry=True)
+            if expiring:
+                self._expire_over(expiring, ts, previous, at_expiry=True)
 
     def end_session(self, ts: int) -> None:
         """The trading session ends at ``ts``: every working DAY order expires."""

@@ -451,10 +451,13 @@ class VenueClient(ABC):
     def _listing(self, instrument_id: str) -> Listing:
         listing = self._listings.get(instrument_id)
         if listing is None:
-            raise InvalidValue(
-                "UNKNOWN_INSTRUMENT", f"{instrument_id!r} is not traded at venue {self.venue}"
-            )
+            raise self._unknown_instrument(instrument_id)
         return listing
+
+    def _unknown_instrument(self, instrument_id: str) -> InvalidValue:
+        return InvalidValue(
+            "UNKNOWN_INSTRUMENT", f"{instrument_id!r} is not traded at venue {self.venue}"
+        )
 
     def _order(self, client_order_id: str) -> ClientOrder:
         order = self._orders.get(client_order_id)

@@ -36,7 +36,7 @@ from hftcore.venues.kraken import (
     api_sign,
 )
 from hftcore.venues.kraken.wire import BookData
-from hftcore.venues.live import FeedCounters, ReconnectPolicy, WireNumbers
+from hftcore.venues.live import FeedCounters, RateLimit, ReconnectPolicy, WireNumbers
 from kraken_fake import (
     SYMBOL,
     FakeKraken,
@@ -313,6 +313,7 @@ ENV_NAMES = {"KRAKEN_API_KEY": "kr4k3n"}
 def with_orders(
     body: Callable[[FakeKraken, KrakenExecution, list[Any]], Awaitable[None]],
     answer: Callable[[dict[str, Any]], dict[str, Any] | None],
+    **overrides: Any,
 ) -> tuple[FakeKraken, KrakenExecution, list[Any]]:
     async def main() -> tuple[FakeKraken, KrakenExecution, list[Any]]:
         async with FakeKraken(Market(), []) as server:
@@ -320,7 +321,7 @@ def with_orders(
             events: list[Any] = []
             environ = {**ENV_NAMES, "KRAKEN_API_SECRET": server.api_secret}
             execution = KrakenExecution(
-                config(server), {BTC: "USD"}, events.append, environ=environ
+                config(server, **overrides), {BTC: "USD"}, events.append, environ=environ
             )
             execution.start()
             await asyncio.wait_for(server.auth_ready.wait(), 10)
@@ -455,6 +456,59 @@ def test_cancel_refusals() -> None:
     _, _, events = with_orders(body, answer)
     assert isinstance(events[1], OrderCancelRejected)
     assert events[1].reason == "EOrder:Unknown order"
+
+
+def test_orders_go_out_at_once_while_tokens_last_and_the_rest_queue_behind_in_order() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": True, "result": {"order_id": "O"}}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        for number in range(1, 5):
+            execution.submit(f"S1-{number}", spec, 1, strategy_id="S1")
+        assert execution.queued == 2  # the burst of two went out inside the submit calls
+        execution.cancel("S1-1", 2)  # queued too: nothing overtakes a queued command
+        assert execution.queued == 3
+        await execution.drain()
+        await until(lambda: len(server.requests) == 6)  # the subscription and five commands
+        await asyncio.sleep(0.2)  # the bucket refills: an order goes out at once again
+        execution.submit("S1-5", spec, 3, strategy_id="S1")
+        assert execution.queued == 3
+        await until(lambda: len(server.requests) == 7)
+
+    server, execution, _ = with_orders(body, answer, orders=RateLimit(rate=10.0, burst=2.0))
+    sent = [(request["method"], request["params"]["cl_ord_id"]) for request in server.requests[1:]]
+    assert sent == [
+        ("add_order", "S1-1"),
+        ("add_order", "S1-2"),
+        ("add_order", "S1-3"),
+        ("add_order", "S1-4"),
+        ("cancel_order", ["S1-1"]),
+        ("add_order", "S1-5"),
+    ]
+    assert execution.orders_bucket.waits == 3  # the three queued commands waited for tokens
+    assert len({request["req_id"] for request in server.requests[1:]}) == 6
+
+
+def test_a_cancel_of_a_closed_order_is_refused_without_a_request() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": False, "error": "EOrder:Insufficient funds"}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await until(lambda: len(events) == 1)
+        execution.cancel("S1-1", 2)
+        await execution.drain()
+
+    server, _, events = with_orders(body, answer)
+    rejected, refused = events
+    assert isinstance(rejected, OrderRejected)
+    assert isinstance(refused, OrderCancelRejected)
+    assert refused.reason == "ORDER_CLOSED"
+    assert [request["method"] for request in server.requests] == ["subscribe", "add_order"]
 
 
 def test_api_sign_and_keys_from_the_environment() -> None:

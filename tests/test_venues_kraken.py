@@ -6,7 +6,6 @@ levels of the market's own dict book)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from hftcore.venues.kraken import (
     KrakenMarketData,
     api_sign,
 )
-from hftcore.venues.kraken.wire import BookData
+from hftcore.venues.kraken.wire import BOOK_DATA, MESSAGE, BookData
 from hftcore.venues.live import FeedCounters, RateLimit, ReconnectPolicy, WireNumbers
 from kraken_fake import (
     SYMBOL,
@@ -44,6 +43,8 @@ from kraken_fake import (
     checksum_of,
     close,
     pause,
+    price_text,
+    qty_text,
     raw,
     updates,
     wait_resubscribed,
@@ -175,6 +176,7 @@ def test_garbage_frames_are_counted_skipped_and_change_nothing() -> None:
                 raw("garbage{"),
                 raw(b"\x00\x01"),
                 raw(off_grid),
+                raw(off_grid.replace("45000.05", "true")),  # not a number
                 raw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD"}]}'),
                 raw('{"channel":"ohlc","type":"update","data":[]}'),
                 raw(
@@ -186,7 +188,7 @@ def test_garbage_frames_are_counted_skipped_and_change_nothing() -> None:
     )
     _server, feed, _handler = outcome.server, outcome.feed, outcome.handler
     assert_book_is_market(outcome)
-    assert feed.counters.malformed == 4
+    assert feed.counters.malformed == 5
     assert feed.counters.unexpected == 2
     assert feed.counters.checksum_mismatches == 0
 
@@ -279,6 +281,30 @@ def test_checksum_matches_the_documented_text_rules() -> None:
     assert ChecksumText(coarse).price(3) == "15"  # 1.5
 
 
+@pytest.mark.parametrize("book_depth", [10, 1000])
+def test_checksum_covers_the_top_ten_of_books_shallower_and_deeper_than_ten(
+    book_depth: int,
+) -> None:
+    rng = random.Random(book_depth)
+    text = ChecksumText(BTC, book_depth)
+    book = OrderBookL2(BTC)
+    for levels in (0, 1, 9, 10, 11, 40):
+        bids = [(450_000 - 3 * k, rng.randint(1, 10**9)) for k in range(levels)]
+        asks = [(450_001 + 2 * k, rng.randint(1, 10**9)) for k in range(levels)]
+        book.apply_snapshot(bids, asks)
+        expected = checksum_of(
+            [(price_text(p), qty_text(q)) for p, q in asks],
+            [(price_text(p), qty_text(q)) for p, q in bids],
+        )
+        assert text.checksum(book) == expected
+
+
+def book_data(frame: str) -> BookData:
+    """The one symbol's data of a book frame, decoded as the feed decodes it."""
+    (data,) = BOOK_DATA.decode(MESSAGE.decode(frame).data)
+    return data
+
+
 def test_mismatch_leaves_the_book_at_its_last_verified_state() -> None:
     market = Market(seed=5)
     book = OrderBookL2(BTC)
@@ -286,22 +312,23 @@ def test_mismatch_leaves_the_book_at_its_last_verified_state() -> None:
     state = KrakenBook(
         BTC.instrument_id, WireNumbers(BTC), book, handler, counters=FeedCounters(), depth=10
     )
-    snapshot = json.loads(market.snapshot_frame())["data"][0]
-    assert state.on_snapshot(msgspec.convert(snapshot, BookData), 1)
+    snapshot = market.snapshot_frame()
+    assert state.on_snapshot(book_data(snapshot), 1)
     for _ in range(5):
         bids, asks = market.change()
-        update = json.loads(market.update_frame(bids, asks, market.checksum()))["data"][0]
-        assert state.on_update(msgspec.convert(update, BookData), 2)
+        assert state.on_update(book_data(market.update_frame(bids, asks, market.checksum())), 2)
     verified = (book.levels(0), book.levels(1))
     bids, asks = market.change()
     while not (bids or asks):
         bids, asks = market.change()
-    wrong = json.loads(market.update_frame(bids, asks, market.checksum() ^ 7))["data"][0]
-    assert not state.on_update(msgspec.convert(wrong, BookData), 3)
+    wrong = market.update_frame(bids, asks, market.checksum() ^ 7)
+    assert not state.on_update(book_data(wrong), 3)
     assert (book.levels(0), book.levels(1)) == verified
     assert state.state == "SYNCING"
-    bad_snapshot = {**snapshot, "checksum": snapshot["checksum"] ^ 1}
-    assert not state.on_snapshot(msgspec.convert(bad_snapshot, BookData), 4)
+    bad_snapshot = msgspec.structs.replace(
+        book_data(snapshot), checksum=book_data(snapshot).checksum ^ 1
+    )
+    assert not state.on_snapshot(bad_snapshot, 4)
     assert (book.levels(0), book.levels(1)) == verified
 
 

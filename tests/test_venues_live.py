@@ -155,6 +155,31 @@ def test_wire_numbers_are_exact_and_refuse_what_is_off_grid() -> None:
             numbers.quantity(bad)
 
 
+def test_wire_numbers_read_the_bytes_of_json_numbers_and_of_strings_holding_one() -> None:
+    numbers = WireNumbers(Instrument("BTC/USD.KRAKEN", "0.1", 1, "0.00000001", 8))
+    assert numbers.price(b"45000.1") == 450_001
+    assert numbers.price(b'"45000.1"') == 450_001
+    assert numbers.price(b"4.50001e4") == 450_001
+    assert numbers.quantity(b"0.00000000") == 0
+    assert numbers.quantity(b'"0.0"') == 0
+    assert numbers.quantity(b"1.5E-7") == 15
+    refusals = {
+        b"45000.05": "OFF_GRID",
+        b"-1": "NON_POSITIVE_PRICE",
+        b'"abc"': "NOT_A_NUMBER",
+        b"null": "NOT_A_NUMBER",
+        b"true": "NOT_A_NUMBER",
+        b'{"price":1}': "NOT_A_NUMBER",
+    }
+    for bad, code in refusals.items():
+        with pytest.raises(InvalidValue) as refused:
+            numbers.price(bad)
+        assert refused.value.code == code
+    with pytest.raises(InvalidValue) as refused:
+        numbers.quantity(b"-0.1")
+    assert refused.value.code == "NON_POSITIVE_QUANTITY"
+
+
 # ----- paper mode on a node --------------------------------------------------------------------
 
 

@@ -231,10 +231,33 @@ class FeedCounters:
 # ----- wire numbers --------------------------------------------------------------------------
 
 _CACHE_LIMIT = 65_536
+_JSON_DECIMAL = msgspec.json.Decoder(Decimal)
+
+WireNumber = str | Decimal | bytes
+"""A decimal as a venue sent it: text, a ``Decimal``, or the bytes of a JSON number (or of a
+JSON string holding one)."""
+
+
+def _convert(convert: Callable[[str | Decimal], int], value: WireNumber) -> int:
+    """``convert`` of a :data:`WireNumber`. A JSON number's text is a decimal the core reads
+    as it is; JSON bytes the core cannot read are decoded as a ``Decimal`` first (a JSON
+    string holding a number)."""
+    if not isinstance(value, bytes):
+        return convert(value)
+    try:
+        return convert(value.decode())
+    except InvalidValue as error:
+        if error.code != "NOT_A_NUMBER":
+            raise
+    try:
+        exact = _JSON_DECIMAL.decode(value)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise InvalidValue("NOT_A_NUMBER", f"not a number: {value!r}") from None
+    return convert(exact)
 
 
 class WireNumbers:
-    """Exact ticks and lots of one instrument from a venue's decimal text (or ``Decimal``).
+    """Exact ticks and lots of one instrument from a venue's decimals (:data:`WireNumber`).
 
     Conversions are memoised: a book's prices repeat, and a dict hit is several times cheaper
     than parsing. Off-grid, negative or non-numeric values raise ``InvalidValue``."""
@@ -243,23 +266,23 @@ class WireNumbers:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self._prices: dict[str | Decimal, int] = {}
-        self._quantities: dict[str | Decimal, int] = {}
+        self._prices: dict[WireNumber, int] = {}
+        self._quantities: dict[WireNumber, int] = {}
 
-    def price(self, value: str | Decimal) -> int:
+    def price(self, value: WireNumber) -> int:
         ticks = self._prices.get(value)
         if ticks is None:
-            ticks = self.instrument.price_to_ticks(value)
+            ticks = _convert(self.instrument.price_to_ticks, value)
             if len(self._prices) >= _CACHE_LIMIT:
                 self._prices.clear()
             self._prices[value] = ticks
         return ticks
 
-    def quantity(self, value: str | Decimal) -> int:
+    def quantity(self, value: WireNumber) -> int:
         """Lots; zero is allowed (a level removed)."""
         lots = self._quantities.get(value)
         if lots is None:
-            lots = self._lots(value)
+            lots = _convert(self._lots, value)
             if len(self._quantities) >= _CACHE_LIMIT:
                 self._quantities.clear()
             self._quantities[value] = lots
@@ -754,6 +777,7 @@ __all__ = [
     "VenueCommand",
     "VenueRequestError",
     "WebSocketSession",
+    "WireNumber",
     "WireNumbers",
     "attach_adapter",
     "book_diff",

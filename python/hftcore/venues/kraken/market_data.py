@@ -55,6 +55,7 @@ from hftcore.venues.live import (
 logger = logging.getLogger(__name__)
 
 CHECKSUM_LEVELS = 10
+WHOLE_SIDE_LEVELS = 25
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -65,39 +66,43 @@ def timestamp_ns(moment: datetime) -> int:
 
 
 class ChecksumText:
-    """Kraken's checksum text of a price (ticks) or quantity (lots) of one instrument: the
-    decimal at the pair's precision with ``.`` removed and leading zeros stripped. When the
-    tick (lot) is one unit of the last decimal that text is the integer itself."""
+    """Kraken's checksum of one instrument's book. A price's (quantity's) text is the decimal
+    at the pair's precision with ``.`` removed and leading zeros stripped: the ticks (lots)
+    times the tick (lot) in units of the last decimal, which the instrument guarantees to be
+    whole.
 
-    def __init__(self, instrument: Instrument) -> None:
+    ``book_depth`` is the most levels a side of the books checked holds (the subscribed
+    depth): up to :data:`WHOLE_SIDE_LEVELS` a side is read whole, which costs less than
+    reading ten levels into arrays."""
+
+    def __init__(self, instrument: Instrument, book_depth: int = CHECKSUM_LEVELS) -> None:
         self.instrument = instrument
-        self._whole_ticks = Decimal(instrument.tick_size) == Decimal(1).scaleb(
-            -instrument.price_precision
-        )
-        self._whole_lots = Decimal(instrument.lot_size) == Decimal(1).scaleb(
-            -instrument.size_precision
-        )
+        self._price_scale = int(Decimal(instrument.tick_size).scaleb(instrument.price_precision))
+        self._lot_scale = int(Decimal(instrument.lot_size).scaleb(instrument.size_precision))
+        self._whole_sides = book_depth <= WHOLE_SIDE_LEVELS
 
     def price(self, ticks: int) -> str:
-        if self._whole_ticks:
-            return str(ticks)
-        return self.instrument.ticks_to_str(ticks).replace(".", "").lstrip("0")
+        return str(ticks * self._price_scale)
 
     def quantity(self, lots: int) -> str:
-        if self._whole_lots:
-            return str(lots)
-        return self.instrument.lots_to_str(lots).replace(".", "").lstrip("0")
+        return str(lots * self._lot_scale)
 
     def checksum(self, book: OrderBookL2) -> int:
-        parts: list[str] = []
-        for side in (1, 0):
-            prices, quantities = book.depth(side, CHECKSUM_LEVELS)
-            for price, quantity in zip(prices.tolist(), quantities.tolist(), strict=True):
-                if not quantity:
-                    break
-                parts.append(self.price(price))
-                parts.append(self.quantity(quantity))
-        return zlib.crc32("".join(parts).encode())
+        price_scale, lot_scale = self._price_scale, self._lot_scale
+        text = "".join(
+            [
+                f"{price * price_scale}{quantity * lot_scale}"
+                for price, quantity in self._top(book, 1) + self._top(book, 0)
+            ]
+        )
+        return zlib.crc32(text.encode())
+
+    def _top(self, book: OrderBookL2, side: int) -> list[tuple[int, int]]:
+        if self._whole_sides:
+            return book.levels(side)[:CHECKSUM_LEVELS]
+        prices, quantities = book.depth(side, CHECKSUM_LEVELS)  # zeros past the last level
+        levels = zip(prices.tolist(), quantities.tolist(), strict=True)
+        return [level for level in levels if level[1]]
 
 
 SyncState = Literal["SYNCING", "LIVE"]
@@ -119,7 +124,7 @@ class KrakenBook:
     ) -> None:
         self.instrument_id = instrument_id
         self.numbers = numbers
-        self.text = ChecksumText(numbers.instrument)
+        self.text = ChecksumText(numbers.instrument, depth)
         self.book = book
         self.handler = handler
         self.counters = counters
@@ -133,7 +138,7 @@ class KrakenBook:
 
     def _levels(self, side: int, levels: Sequence[BookLevel]) -> list[LevelChange]:
         price, quantity = self.numbers.price, self.numbers.quantity
-        return [(side, price(level.price), quantity(level.qty)) for level in levels]
+        return [(side, price(bytes(level.price)), quantity(bytes(level.qty))) for level in levels]
 
     def on_snapshot(self, data: BookData, ts_init: int) -> bool:
         """Replaces the book if the snapshot's checksum holds; off-grid values raise
@@ -161,8 +166,9 @@ class KrakenBook:
             return True
         changes = self._levels(0, data.bids) + self._levels(1, data.asks)
         book = self.book
-        undo = [(side, price, book.quantity_at(side, price)) for side, price, _ in changes]
+        undo: list[LevelChange] = []
         for side, price, quantity in changes:
+            undo.append((side, price, book.quantity_at(side, price)))
             book.apply_delta(side, price, quantity)
         changes += self._truncate(undo)
         if self.text.checksum(book) != data.checksum:

@@ -222,6 +222,14 @@ def test_silence_past_the_heartbeat_timeout_reconnects() -> None:
     assert server.connections == 2
 
 
+def test_frames_closer_than_the_heartbeat_timeout_keep_the_connection() -> None:
+    steady = [step for _ in range(8) for step in (updates(1), pause(0.1))]
+    outcome = run_scenario([[wait_subscribed(), *steady]], idle_timeout_s=0.3)
+    assert_book_is_market(outcome)
+    assert outcome.server.connections == 1  # 0.8 s in all, never 0.3 s without a frame
+    assert outcome.feed.counters.connects == 1
+
+
 def test_pings_are_answered_and_a_missing_pong_reconnects() -> None:
     async def main() -> tuple[FakeKraken, KrakenMarketData]:
         async with FakeKraken(

@@ -453,6 +453,7 @@ class WebSocketSession(ABC):
         self.idle_timeout_s = idle_timeout_s
         self.clock_ns = clock_ns
         self._connection: ClientConnection | None = None
+        self._last_frame_at = 0.0
         self._stop = asyncio.Event()
         self.connected = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -571,20 +572,28 @@ class WebSocketSession(ABC):
 
     async def _receive(self, connection: ClientConnection) -> None:
         idle = self.idle_timeout_s
-        while not self._stop.is_set():
-            # decode=False: frames stay bytes (msgspec checks UTF-8 as it decodes)
-            if idle is None:
+        loop = asyncio.get_running_loop()
+        self._last_frame_at = loop.time()
+        # one watchdog per connection, not a timer per frame (that costs every frame)
+        watchdog = None if idle is None else asyncio.ensure_future(self._watch(connection, idle))
+        try:
+            while not self._stop.is_set():
+                # decode=False: frames stay bytes (msgspec checks UTF-8 as it decodes)
                 frame = await connection.recv(decode=False)
-            else:
-                try:
-                    async with asyncio.timeout(idle):
-                        frame = await connection.recv(decode=False)
-                except TimeoutError:
-                    logger.warning("%s: silent for %s s, reconnecting", self.name, idle)
-                    await connection.close()
-                    return
-            self.counters.frames += 1
-            self.on_frame(frame, self.clock_ns())
+                self._last_frame_at = loop.time()
+                self.counters.frames += 1
+                self.on_frame(frame, self.clock_ns())
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _watch(self, connection: ClientConnection, idle: float) -> None:
+        """Closes the connection (which reconnects) once no frame came for ``idle`` s."""
+        loop = asyncio.get_running_loop()
+        while (silent := loop.time() - self._last_frame_at) < idle:
+            await asyncio.sleep(idle - silent)
+        logger.warning("%s: silent for %s s, reconnecting", self.name, idle)
+        await connection.close()
 
 
 # ----- live order clients --------------------------------------------------------------------

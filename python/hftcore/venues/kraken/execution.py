@@ -66,8 +66,9 @@ except ImportError as missing:
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/0/private/GetWebSocketsToken"
-_TIME_IN_FORCE = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc"}
-_ORDER_TYPE = {
+# keyed by the enums, looked up by the specs' int codes (an IntEnum hashes as its int)
+_TIME_IN_FORCE: dict[int, str] = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc"}
+_ORDER_TYPE: dict[int, str] = {
     OrderType.MARKET: "market",
     OrderType.LIMIT: "limit",
     OrderType.STOP: "stop-loss",
@@ -109,6 +110,7 @@ class KrakenExecution(LiveVenueClient):
         self.clock_ns = clock_ns
         self.orders_bucket = TokenBucket(config.orders)
         self._numbers = {iid: WireNumbers(lst.instrument) for iid, lst in self._listings.items()}
+        self._symbols = {iid: config.symbol(iid) for iid in self._listings}
         self._kraken_ids: dict[str, str] = {}
         self._trade_ids: set[str] = set()
         self._in_flight: dict[int, VenueCommand] = {}
@@ -116,8 +118,8 @@ class KrakenExecution(LiveVenueClient):
         self.session = _AuthSession(self, rng)
         self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
-            order_types=frozenset(_ORDER_TYPE),
-            time_in_force=frozenset(_TIME_IN_FORCE),
+            order_types=frozenset(map(OrderType, _ORDER_TYPE)),
+            time_in_force=frozenset(map(TimeInForce, _TIME_IN_FORCE)),
             post_only=frozenset({PostOnly.NONE, PostOnly.REJECT}),
             reduce_only=True,
         )
@@ -183,12 +185,12 @@ class KrakenExecution(LiveVenueClient):
         spec = order.spec
         instrument = self._listing(order.instrument_id).instrument
         params: dict[str, Any] = {
-            "order_type": _ORDER_TYPE[OrderType(spec.order_type)],
+            "order_type": _ORDER_TYPE[spec.order_type],
             "side": "buy" if spec.side == 0 else "sell",
             "order_qty": _number(instrument.lots_to_str(order.quantity)),
-            "symbol": self.config.symbol(order.instrument_id),
+            "symbol": self._symbols[order.instrument_id],
             "cl_ord_id": order.client_order_id,
-            "time_in_force": _TIME_IN_FORCE[TimeInForce(spec.time_in_force)],
+            "time_in_force": _TIME_IN_FORCE[spec.time_in_force],
         }
         if order.price is not None:
             params["limit_price"] = _number(instrument.ticks_to_str(order.price))

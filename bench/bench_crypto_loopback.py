@@ -83,7 +83,8 @@ def run_loopback() -> dict[str, Any]:
 
         def answer(request: dict[str, Any]) -> dict[str, Any] | None:
             client_order_id = request["params"]["cl_ord_id"]
-            received_at[client_order_id] = time.perf_counter_ns()
+            # the frame's arrival, not this call after the fake server's own JSON parse
+            received_at[client_order_id] = server.private_frame_ns
             received.set()
             return {
                 "method": "add_order",

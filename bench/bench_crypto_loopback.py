@@ -83,7 +83,8 @@ def run_loopback() -> dict[str, Any]:
 
         def answer(request: dict[str, Any]) -> dict[str, Any] | None:
             client_order_id = request["params"]["cl_ord_id"]
-            received_at[client_order_id] = time.perf_counter_ns()
+            # the frame's arrival, not this call after the fake server's own JSON parse
+            received_at[client_order_id] = server.private_frame_ns
             received.set()
             return {
                 "method": "add_order",
@@ -140,29 +141,38 @@ def run_loopback() -> dict[str, Any]:
             adapter = attach_kraken(node, kraken, [INSTRUMENT_ID], environ=environ)
             client = adapter.venue
             assert isinstance(client, KrakenExecution)
-            frame_out: dict[str, int] = {}
+            handed_out: list[tuple[int, bytes]] = []
             feed_on_frame = adapter.feed.on_frame
-            session_send = client.session.send
+            session_send, session_send_now = client.session.send, client.session.send_now
 
             def timed_on_frame(frame: str | bytes, ts_init: int) -> None:
                 strategy.last_frame_in = time.perf_counter_ns()
                 feed_on_frame(frame, ts_init)
 
+            # Frames reach the socket by send (queued) or send_now (at once): both are
+            # stamped as they are called; which of them carried an order is read after the run.
             async def timed_send(message: bytes) -> None:
-                stamp = time.perf_counter_ns()
+                handed_out.append((time.perf_counter_ns(), message))
                 await session_send(message)
-                sent = msgspec.json.decode(message)
-                if sent.get("method") == "add_order":
-                    frame_out[sent["params"]["cl_ord_id"]] = stamp
+
+            def timed_send_now(message: bytes) -> None:
+                handed_out.append((time.perf_counter_ns(), message))
+                session_send_now(message)
 
             adapter.feed.on_frame = timed_on_frame  # type: ignore[method-assign]
             client.session.send = timed_send  # type: ignore[method-assign]
+            client.session.send_now = timed_send_now  # type: ignore[method-assign]
             node.start()
             adapter.start()
             await asyncio.wait_for(server.scripts_done.wait(), 120)
             await adapter.stop()
             node.stop()
             order_ids = strategy.order_ids
+            frame_out: dict[str, int] = {}
+            for stamp, message in handed_out:
+                sent = msgspec.json.decode(message)
+                if sent.get("method") == "add_order":
+                    frame_out[sent["params"]["cl_ord_id"]] = stamp
             return {
                 "order_ids": order_ids,
                 "received": [received_at.get(cid) for cid in order_ids],

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -146,6 +147,8 @@ class FakeKraken:
         self.auth_ready = asyncio.Event()
         self.order_answer: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
         self.raw_private: list[str] = []
+        self.private_frame_ns = 0
+        """``perf_counter_ns`` when the latest authenticated frame came in, before any parsing."""
         self.open_orders: list[dict[str, Any]] = []
         """Listed in the executions snapshot of every authenticated connection."""
         self._servers: list[Any] = []
@@ -244,6 +247,7 @@ class FakeKraken:
     async def _on_private(self, connection: ServerConnection) -> None:
         self.auth_connection = connection
         async for frame in connection:
+            self.private_frame_ns = time.perf_counter_ns()
             self.raw_private.append(str(frame))
             request = json.loads(frame)
             self.requests.append(request)

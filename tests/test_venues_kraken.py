@@ -6,7 +6,6 @@ levels of the market's own dict book)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ from hftcore.venues.kraken import (
     KrakenMarketData,
     api_sign,
 )
-from hftcore.venues.kraken.wire import BookData
-from hftcore.venues.live import FeedCounters, ReconnectPolicy, WireNumbers
+from hftcore.venues.kraken.wire import BOOK_DATA, MESSAGE, BookData
+from hftcore.venues.live import FeedCounters, RateLimit, ReconnectPolicy, WireNumbers
 from kraken_fake import (
     SYMBOL,
     FakeKraken,
@@ -44,6 +43,8 @@ from kraken_fake import (
     checksum_of,
     close,
     pause,
+    price_text,
+    qty_text,
     raw,
     updates,
     wait_resubscribed,
@@ -175,6 +176,7 @@ def test_garbage_frames_are_counted_skipped_and_change_nothing() -> None:
                 raw("garbage{"),
                 raw(b"\x00\x01"),
                 raw(off_grid),
+                raw(off_grid.replace("45000.05", "true")),  # not a number
                 raw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD"}]}'),
                 raw('{"channel":"ohlc","type":"update","data":[]}'),
                 raw(
@@ -186,7 +188,7 @@ def test_garbage_frames_are_counted_skipped_and_change_nothing() -> None:
     )
     _server, feed, _handler = outcome.server, outcome.feed, outcome.handler
     assert_book_is_market(outcome)
-    assert feed.counters.malformed == 4
+    assert feed.counters.malformed == 5
     assert feed.counters.unexpected == 2
     assert feed.counters.checksum_mismatches == 0
 
@@ -218,6 +220,14 @@ def test_silence_past_the_heartbeat_timeout_reconnects() -> None:
     server, _feed, _handler = outcome.server, outcome.feed, outcome.handler
     assert_book_is_market(outcome)
     assert server.connections == 2
+
+
+def test_frames_closer_than_the_heartbeat_timeout_keep_the_connection() -> None:
+    steady = [step for _ in range(8) for step in (updates(1), pause(0.1))]
+    outcome = run_scenario([[wait_subscribed(), *steady]], idle_timeout_s=0.3)
+    assert_book_is_market(outcome)
+    assert outcome.server.connections == 1  # 0.8 s in all, never 0.3 s without a frame
+    assert outcome.feed.counters.connects == 1
 
 
 def test_pings_are_answered_and_a_missing_pong_reconnects() -> None:
@@ -285,6 +295,27 @@ def test_checksum_matches_the_documented_text_rules() -> None:
     assert kraken_book_checksum(book) == expected
 
 
+@pytest.mark.parametrize("seed", [10, 1000])
+def test_checksum_covers_the_top_ten_of_books_shallower_and_deeper_than_ten(seed: int) -> None:
+    rng = random.Random(seed)
+    book = OrderBookL2(BTC)
+    for levels in (0, 1, 9, 10, 11, 40):
+        bids = [(450_000 - 3 * k, rng.randint(1, 10**9)) for k in range(levels)]
+        asks = [(450_001 + 2 * k, rng.randint(1, 10**9)) for k in range(levels)]
+        book.apply_snapshot(bids, asks)
+        expected = checksum_of(
+            [(price_text(p), qty_text(q)) for p, q in asks],
+            [(price_text(p), qty_text(q)) for p, q in bids],
+        )
+        assert kraken_book_checksum(book) == expected
+
+
+def book_data(frame: str) -> BookData:
+    """The one symbol's data of a book frame, decoded as the feed decodes it."""
+    (data,) = BOOK_DATA.decode(MESSAGE.decode(frame).data)
+    return data
+
+
 def test_mismatch_leaves_the_book_at_its_last_verified_state() -> None:
     market = Market(seed=5)
     book = OrderBookL2(BTC)
@@ -292,22 +323,23 @@ def test_mismatch_leaves_the_book_at_its_last_verified_state() -> None:
     state = KrakenBook(
         BTC.instrument_id, WireNumbers(BTC), book, handler, counters=FeedCounters(), depth=10
     )
-    snapshot = json.loads(market.snapshot_frame())["data"][0]
-    assert state.on_snapshot(msgspec.convert(snapshot, BookData), 1)
+    snapshot = market.snapshot_frame()
+    assert state.on_snapshot(book_data(snapshot), 1)
     for _ in range(5):
         bids, asks = market.change()
-        update = json.loads(market.update_frame(bids, asks, market.checksum()))["data"][0]
-        assert state.on_update(msgspec.convert(update, BookData), 2)
+        assert state.on_update(book_data(market.update_frame(bids, asks, market.checksum())), 2)
     verified = (book.levels(0), book.levels(1))
     bids, asks = market.change()
     while not (bids or asks):
         bids, asks = market.change()
-    wrong = json.loads(market.update_frame(bids, asks, market.checksum() ^ 7))["data"][0]
-    assert not state.on_update(msgspec.convert(wrong, BookData), 3)
+    wrong = market.update_frame(bids, asks, market.checksum() ^ 7)
+    assert not state.on_update(book_data(wrong), 3)
     assert (book.levels(0), book.levels(1)) == verified
     assert state.state == "SYNCING"
-    bad_snapshot = {**snapshot, "checksum": snapshot["checksum"] ^ 1}
-    assert not state.on_snapshot(msgspec.convert(bad_snapshot, BookData), 4)
+    bad_snapshot = msgspec.structs.replace(
+        book_data(snapshot), checksum=book_data(snapshot).checksum ^ 1
+    )
+    assert not state.on_snapshot(bad_snapshot, 4)
     assert (book.levels(0), book.levels(1)) == verified
 
 
@@ -319,6 +351,7 @@ ENV_NAMES = {"KRAKEN_API_KEY": "kr4k3n"}
 def with_orders(
     body: Callable[[FakeKraken, KrakenExecution, list[Any]], Awaitable[None]],
     answer: Callable[[dict[str, Any]], dict[str, Any] | None],
+    **overrides: Any,
 ) -> tuple[FakeKraken, KrakenExecution, list[Any]]:
     async def main() -> tuple[FakeKraken, KrakenExecution, list[Any]]:
         async with FakeKraken(Market(), []) as server:
@@ -326,7 +359,7 @@ def with_orders(
             events: list[Any] = []
             environ = {**ENV_NAMES, "KRAKEN_API_SECRET": server.api_secret}
             execution = KrakenExecution(
-                config(server), {BTC: "USD"}, events.append, environ=environ
+                config(server, **overrides), {BTC: "USD"}, events.append, environ=environ
             )
             execution.start()
             await asyncio.wait_for(server.auth_ready.wait(), 10)
@@ -461,6 +494,59 @@ def test_cancel_refusals() -> None:
     _, _, events = with_orders(body, answer)
     assert isinstance(events[1], OrderCancelRejected)
     assert events[1].reason == "EOrder:Unknown order"
+
+
+def test_orders_go_out_at_once_while_tokens_last_and_the_rest_queue_behind_in_order() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": True, "result": {"order_id": "O"}}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        for number in range(1, 5):
+            execution.submit(f"S1-{number}", spec, 1, strategy_id="S1")
+        assert execution.queued == 2  # the burst of two went out inside the submit calls
+        execution.cancel("S1-1", 2)  # queued too: nothing overtakes a queued command
+        assert execution.queued == 3
+        await execution.drain()
+        await until(lambda: len(server.requests) == 6)  # the subscription and five commands
+        await asyncio.sleep(0.2)  # the bucket refills: an order goes out at once again
+        execution.submit("S1-5", spec, 3, strategy_id="S1")
+        assert execution.queued == 3
+        await until(lambda: len(server.requests) == 7)
+
+    server, execution, _ = with_orders(body, answer, orders=RateLimit(rate=10.0, burst=2.0))
+    sent = [(request["method"], request["params"]["cl_ord_id"]) for request in server.requests[1:]]
+    assert sent == [
+        ("add_order", "S1-1"),
+        ("add_order", "S1-2"),
+        ("add_order", "S1-3"),
+        ("add_order", "S1-4"),
+        ("cancel_order", ["S1-1"]),
+        ("add_order", "S1-5"),
+    ]
+    assert execution.orders_bucket.waits == 3  # the three queued commands waited for tokens
+    assert len({request["req_id"] for request in server.requests[1:]}) == 6
+
+
+def test_a_cancel_of_a_closed_order_is_refused_without_a_request() -> None:
+    def answer(request: dict[str, Any]) -> dict[str, Any] | None:
+        base = {"method": request["method"], "req_id": request["req_id"]}
+        return {**base, "success": False, "error": "EOrder:Insufficient funds"}
+
+    async def body(server: FakeKraken, execution: KrakenExecution, events: list[Any]) -> None:
+        spec = OrderSpec("BTC/USD.KRAKEN", 0, OrderType.LIMIT, 10, price=100)
+        execution.submit("S1-1", spec, 1, strategy_id="S1")
+        await until(lambda: len(events) == 1)
+        execution.cancel("S1-1", 2)
+        await execution.drain()
+
+    server, _, events = with_orders(body, answer)
+    rejected, refused = events
+    assert isinstance(rejected, OrderRejected)
+    assert isinstance(refused, OrderCancelRejected)
+    assert refused.reason == "ORDER_CLOSED"
+    assert [request["method"] for request in server.requests] == ["subscribe", "add_order"]
 
 
 def test_api_sign_and_keys_from_the_environment() -> None:

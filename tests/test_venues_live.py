@@ -113,6 +113,35 @@ def test_token_bucket_refills_by_its_clock() -> None:
         asyncio.run(too_big())
 
 
+def test_token_bucket_gives_a_token_at_once_only_if_it_has_one_and_nobody_waits() -> None:
+    now = [0.0]
+    release = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await release.wait()
+        now[0] += seconds
+
+    async def main() -> None:
+        bucket = TokenBucket(RateLimit(rate=1.0, burst=2.0), clock=lambda: now[0], sleep=sleep)
+        assert bucket.try_acquire()
+        assert bucket.try_acquire()
+        assert not bucket.try_acquire()  # none left
+        now[0] = 0.5
+        assert not bucket.try_acquire()  # half a token, not taken
+        assert bucket.available() == 0.5
+        waiter = asyncio.ensure_future(bucket.acquire())
+        await asyncio.sleep(0)  # it waits for the other half
+        now[0] = 3.0
+        assert not bucket.try_acquire()  # tokens again, but the waiter asked first
+        release.set()
+        await waiter
+        assert bucket.try_acquire()
+        with pytest.raises(InvalidValue):
+            bucket.try_acquire(3.0)
+
+    asyncio.run(main())
+
+
 def test_wire_numbers_are_exact_and_refuse_what_is_off_grid() -> None:
     numbers = WireNumbers(Instrument("BTCUSDT.BINANCE", "0.01", 2, "0.00001", 5))
     assert numbers.price("65000.01000000") == 6_500_001
@@ -124,6 +153,31 @@ def test_wire_numbers_are_exact_and_refuse_what_is_off_grid() -> None:
     for bad in ("-0.1", "0.000001", "NaN"):
         with pytest.raises(InvalidValue):
             numbers.quantity(bad)
+
+
+def test_wire_numbers_read_the_bytes_of_json_numbers_and_of_strings_holding_one() -> None:
+    numbers = WireNumbers(Instrument("BTC/USD.KRAKEN", "0.1", 1, "0.00000001", 8))
+    assert numbers.price(b"45000.1") == 450_001
+    assert numbers.price(b'"45000.1"') == 450_001
+    assert numbers.price(b"4.50001e4") == 450_001
+    assert numbers.quantity(b"0.00000000") == 0
+    assert numbers.quantity(b'"0.0"') == 0
+    assert numbers.quantity(b"1.5E-7") == 15
+    refusals = {
+        b"45000.05": "OFF_GRID",
+        b"-1": "NON_POSITIVE_PRICE",
+        b'"abc"': "NOT_A_NUMBER",
+        b"null": "NOT_A_NUMBER",
+        b"true": "NOT_A_NUMBER",
+        b'{"price":1}': "NOT_A_NUMBER",
+    }
+    for bad, code in refusals.items():
+        with pytest.raises(InvalidValue) as refused:
+            numbers.price(bad)
+        assert refused.value.code == code
+    with pytest.raises(InvalidValue) as refused:
+        numbers.quantity(b"-0.1")
+    assert refused.value.code == "NON_POSITIVE_QUANTITY"
 
 
 # ----- paper mode on a node --------------------------------------------------------------------

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 LIVE_EXTRA_HINT = "the live venue adapters need websockets and aiohttp: pip install 'hftcore[live]'"
 try:
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import ClientConnection, connect
     from websockets.exceptions import WebSocketException
+    from websockets.protocol import State
 except ImportError as missing:
     raise ImportError(LIVE_EXTRA_HINT) from missing
 
@@ -155,6 +156,7 @@ class TokenBucket:
         self._tokens = float(limit.burst)
         self._stamp = clock()
         self._turn = asyncio.Lock()
+        self._queued = 0
         self.waits = 0
         """How many acquisitions had to wait."""
 
@@ -169,18 +171,37 @@ class TokenBucket:
         self._refill()
         return self._tokens
 
-    async def acquire(self, units: float = 1.0) -> None:
+    def _check_units(self, units: float) -> None:
         if not 0 < units <= self.limit.burst:
             raise InvalidValue(
                 "INVALID_RATE_UNITS", f"units must be in (0, {self.limit.burst}], got {units}"
             )
-        async with self._turn:  # asyncio.Lock wakes waiters first come, first served
-            self._refill()
-            if self._tokens < units:
-                self.waits += 1
-                await self._sleep((units - self._tokens) / self.limit.rate)
+
+    async def acquire(self, units: float = 1.0) -> None:
+        self._check_units(units)
+        self._queued += 1
+        try:
+            async with self._turn:  # asyncio.Lock wakes waiters first come, first served
                 self._refill()
-            self._tokens -= units
+                if self._tokens < units:
+                    self.waits += 1
+                    await self._sleep((units - self._tokens) / self.limit.rate)
+                    self._refill()
+                self._tokens -= units
+        finally:
+            self._queued -= 1
+
+    def try_acquire(self, units: float = 1.0) -> bool:
+        """Takes ``units`` at once if they are available and nobody is waiting for tokens
+        (who asked first is served first); False, and nothing taken, otherwise."""
+        self._check_units(units)
+        if self._queued:
+            return False
+        self._refill()
+        if self._tokens < units:
+            return False
+        self._tokens -= units
+        return True
 
 
 # ----- counters ------------------------------------------------------------------------------
@@ -210,10 +231,33 @@ class FeedCounters:
 # ----- wire numbers --------------------------------------------------------------------------
 
 _CACHE_LIMIT = 65_536
+_JSON_DECIMAL = msgspec.json.Decoder(Decimal)
+
+WireNumber = str | Decimal | bytes
+"""A decimal as a venue sent it: text, a ``Decimal``, or the bytes of a JSON number (or of a
+JSON string holding one)."""
+
+
+def _convert(convert: Callable[[str | Decimal], int], value: WireNumber) -> int:
+    """``convert`` of a :data:`WireNumber`. A JSON number's text is a decimal the core reads
+    as it is; JSON bytes the core cannot read are decoded as a ``Decimal`` first (a JSON
+    string holding a number)."""
+    if not isinstance(value, bytes):
+        return convert(value)
+    try:
+        return convert(value.decode())
+    except InvalidValue as error:
+        if error.code != "NOT_A_NUMBER":
+            raise
+    try:
+        exact = _JSON_DECIMAL.decode(value)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise InvalidValue("NOT_A_NUMBER", f"not a number: {value!r}") from None
+    return convert(exact)
 
 
 class WireNumbers:
-    """Exact ticks and lots of one instrument from a venue's decimal text (or ``Decimal``).
+    """Exact ticks and lots of one instrument from a venue's decimals (:data:`WireNumber`).
 
     Conversions are memoised: a book's prices repeat, and a dict hit is several times cheaper
     than parsing. Off-grid, negative or non-numeric values raise ``InvalidValue``."""
@@ -222,23 +266,23 @@ class WireNumbers:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self._prices: dict[str | Decimal, int] = {}
-        self._quantities: dict[str | Decimal, int] = {}
+        self._prices: dict[WireNumber, int] = {}
+        self._quantities: dict[WireNumber, int] = {}
 
-    def price(self, value: str | Decimal) -> int:
+    def price(self, value: WireNumber) -> int:
         ticks = self._prices.get(value)
         if ticks is None:
-            ticks = self.instrument.price_to_ticks(value)
+            ticks = _convert(self.instrument.price_to_ticks, value)
             if len(self._prices) >= _CACHE_LIMIT:
                 self._prices.clear()
             self._prices[value] = ticks
         return ticks
 
-    def quantity(self, value: str | Decimal) -> int:
+    def quantity(self, value: WireNumber) -> int:
         """Lots; zero is allowed (a level removed)."""
         lots = self._quantities.get(value)
         if lots is None:
-            lots = self._lots(value)
+            lots = _convert(self._lots, value)
             if len(self._quantities) >= _CACHE_LIMIT:
                 self._quantities.clear()
             self._quantities[value] = lots
@@ -383,16 +427,6 @@ class NodeMarketData:
 Frame = str | bytes
 
 
-class Connection(Protocol):
-    """The part of a ``websockets`` client connection a session uses."""
-
-    async def send(self, message: str | bytes, *, text: bool | None = None) -> None: ...
-
-    async def recv(self, decode: bool | None = None) -> str | bytes: ...
-
-    async def close(self) -> None: ...
-
-
 class WebSocketSession(ABC):
     """Keeps one WebSocket to a venue open: connects, lets the subclass subscribe
     (:meth:`on_connected`), hands it every frame (:meth:`on_frame`, with the local receive
@@ -419,7 +453,8 @@ class WebSocketSession(ABC):
         self.ping_timeout_s = ping_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.clock_ns = clock_ns
-        self._connection: Connection | None = None
+        self._connection: ClientConnection | None = None
+        self._last_frame_at = 0.0
         self._stop = asyncio.Event()
         self.connected = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -447,6 +482,31 @@ class WebSocketSession(ABC):
         if connection is None:
             raise ConfigError("NOT_CONNECTED", f"{self.name}: not connected")
         await connection.send(message, text=True)  # JSON bytes as a text frame, no decode
+
+    def can_send_now(self) -> bool:
+        """Whether :meth:`send_now` can write a frame: connected, the connection open, its
+        write buffer under the high-water mark and no fragmented message being sent (when
+        ``websockets``' own ``send`` would not wait either)."""
+        connection = self._connection
+        return (
+            connection is not None
+            and connection.state is State.OPEN
+            and not connection.paused
+            and connection.send_in_progress is None
+            and not connection.transport.is_closing()
+        )
+
+    def send_now(self, message: bytes) -> None:
+        """Writes a text frame to the socket without yielding to the event loop, which an
+        order sent from inside a strategy's callback would otherwise wait for (the rest of the
+        callback and a turn of the loop). Only when :meth:`can_send_now` (``ConfigError``
+        ``NOT_CONNECTED`` otherwise). Does what ``websockets`` 17's ``send`` does on that path:
+        frame the message, write what the protocol has to send."""
+        connection = self._connection
+        if connection is None or not self.can_send_now():
+            raise ConfigError("NOT_CONNECTED", f"{self.name}: cannot send at once")
+        connection.protocol.send_text(message)
+        connection.send_data()
 
     async def close_connection(self) -> None:
         """Drops the current connection (it reconnects)."""
@@ -485,6 +545,9 @@ class WebSocketSession(ABC):
                     ping_timeout=self.ping_timeout_s,
                     max_size=2**24,
                     open_timeout=10,
+                    # no permessage-deflate: compressing and inflating every frame costs
+                    # more time than the bytes it saves take on the wire
+                    compression=None,
                 ) as connection:
                     self._connection = connection
                     self.counters.connects += 1
@@ -508,22 +571,30 @@ class WebSocketSession(ABC):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
-    async def _receive(self, connection: Connection) -> None:
+    async def _receive(self, connection: ClientConnection) -> None:
         idle = self.idle_timeout_s
-        while not self._stop.is_set():
-            # decode=False: frames stay bytes (msgspec checks UTF-8 as it decodes)
-            if idle is None:
+        loop = asyncio.get_running_loop()
+        self._last_frame_at = loop.time()
+        # one watchdog per connection, not a timer per frame (that costs every frame)
+        watchdog = None if idle is None else asyncio.ensure_future(self._watch(connection, idle))
+        try:
+            while not self._stop.is_set():
+                # decode=False: frames stay bytes (msgspec checks UTF-8 as it decodes)
                 frame = await connection.recv(decode=False)
-            else:
-                try:
-                    async with asyncio.timeout(idle):
-                        frame = await connection.recv(decode=False)
-                except TimeoutError:
-                    logger.warning("%s: silent for %s s, reconnecting", self.name, idle)
-                    await connection.close()
-                    return
-            self.counters.frames += 1
-            self.on_frame(frame, self.clock_ns())
+                self._last_frame_at = loop.time()
+                self.counters.frames += 1
+                self.on_frame(frame, self.clock_ns())
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    async def _watch(self, connection: ClientConnection, idle: float) -> None:
+        """Closes the connection (which reconnects) once no frame came for ``idle`` s."""
+        loop = asyncio.get_running_loop()
+        while (silent := loop.time() - self._last_frame_at) < idle:
+            await asyncio.sleep(idle - silent)
+        logger.warning("%s: silent for %s s, reconnecting", self.name, idle)
+        await connection.close()
 
 
 # ----- live order clients --------------------------------------------------------------------
@@ -544,10 +615,12 @@ class VenueCommand:
 
 
 class LiveVenueClient(VenueClient):
-    """Base of the live order clients. Commands are queued and sent by one task, in the order
-    given (a cancel never overtakes its order), beside the venue connection ``session`` that
-    reports what happens to them. The venue keeps its own time: ``advance_to`` and the time
-    check of commands do nothing. Call :meth:`start` in the event loop, :meth:`stop` to end."""
+    """Base of the live order clients. Commands go out in the order given (a cancel never
+    overtakes its order), beside the venue connection ``session`` that reports what happens to
+    them: at once, inside the call that gives them, when nothing is ahead of them and the venue
+    takes them now (:meth:`_send_at_once`); otherwise queued and sent by one task. The venue
+    keeps its own time: ``advance_to`` and the time check of commands do nothing. Call
+    :meth:`start` in the event loop, :meth:`stop` to end."""
 
     session: WebSocketSession
 
@@ -560,7 +633,10 @@ class LiveVenueClient(VenueClient):
     ) -> None:
         super().__init__(venue, instruments, event_sink, first_venue_order_id)
         self._outbox: asyncio.Queue[VenueCommand] = asyncio.Queue()
+        self._processing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.queued = 0
+        """How many commands could not go out at once and waited in the queue."""
 
     def start(self) -> None:
         for job in (self._send_loop(), self.session.run()):
@@ -586,24 +662,40 @@ class LiveVenueClient(VenueClient):
         """Live: commands carry the node's clock and the venue its own; any time is accepted."""
 
     def _send_submit(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(VenueCommand("SUBMIT", order))
+        self._enqueue(VenueCommand("SUBMIT", order))
 
     def _send_cancel(self, order: ClientOrder, ts: int) -> None:
-        self._outbox.put_nowait(VenueCommand("CANCEL", order))
+        self._enqueue(VenueCommand("CANCEL", order))
+
+    def _enqueue(self, command: VenueCommand) -> None:
+        """Sends ``command`` at once if no command is queued or being sent and the venue takes
+        it now; else queues it behind the others."""
+        if not self._processing and self._outbox.empty() and self._send_at_once(command):
+            return
+        self.queued += 1
+        self._outbox.put_nowait(command)
+
+    def _send_at_once(self, command: VenueCommand) -> bool:
+        """Sends ``command`` without waiting for anything (a rate token, the connection, an
+        answer) and returns True; or returns False, having sent nothing and emitted no event,
+        and the send loop will :meth:`_process` it. By default every command is queued."""
+        return False
 
     async def _send_loop(self) -> None:
         while True:
             command = await self._outbox.get()
+            self._processing = True
             try:
                 await self._process(command)
             except Exception:  # one failed command must not stop the ones queued after it
                 logger.exception("%s: %s of %s failed", self.venue, command.kind, command.order)
             finally:
+                self._processing = False
                 self._outbox.task_done()
 
     @abstractmethod
     async def _process(self, command: VenueCommand) -> None:
-        """Sends one command to the venue."""
+        """Sends one command to the venue (waiting for whatever it needs)."""
 
 
 # ----- an adapter attached to a node ---------------------------------------------------------
@@ -695,6 +787,7 @@ __all__ = [
     "VenueCommand",
     "VenueRequestError",
     "WebSocketSession",
+    "WireNumber",
     "WireNumbers",
     "attach_adapter",
     "book_diff",

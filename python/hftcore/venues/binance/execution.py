@@ -150,9 +150,9 @@ class BinanceExecution(LiveVenueClient):
         if changes_terms or quantity is None or quantity >= order.quantity:
             self._emit_modify_rejected(order, "UNSUPPORTED_MODIFY", ts)
         elif quantity <= order.filled:
-            self._outbox.put_nowait(VenueCommand("CANCEL", order))
+            self._enqueue(VenueCommand("CANCEL", order))
         else:
-            self._outbox.put_nowait(VenueCommand("MODIFY", order, quantity))
+            self._enqueue(VenueCommand("MODIFY", order, quantity))
 
     # ----- sending ----------------------------------------------------------------------------
 

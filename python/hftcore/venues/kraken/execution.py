@@ -3,8 +3,10 @@
 ``cancel_order`` with a token from ``GetWebSocketsToken`` (fetched fresh for every connection)
 and turns the ``executions`` channel and the request responses into the node's order events.
 
-Commands wait for a token of the ``orders`` bucket and go out in the order given; a response is
-matched to its command by ``req_id``. The response and the executions channel both tell an
+Commands take a token of the ``orders`` bucket and go out in the order given: at once, inside
+the node's call, when none is queued, a token is there and the connection takes the frame now;
+otherwise queued (waiting for the token or the connection). A response is matched to its
+command by ``req_id``. The response and the executions channel both tell an
 acceptance; the first is the event. Venue order ids are Kraken's ``order_id``. On reconnection
 the executions snapshot reports the orders still open (``snap_orders``: one we sent and never
 heard of is accepted from it) and the latest fills (``snap_trades``: those missed while
@@ -64,8 +66,9 @@ except ImportError as missing:
 logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/0/private/GetWebSocketsToken"
-_TIME_IN_FORCE = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc"}
-_ORDER_TYPE = {
+# keyed by the enums, looked up by the specs' int codes (an IntEnum hashes as its int)
+_TIME_IN_FORCE: dict[int, str] = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc"}
+_ORDER_TYPE: dict[int, str] = {
     OrderType.MARKET: "market",
     OrderType.LIMIT: "limit",
     OrderType.STOP: "stop-loss",
@@ -107,6 +110,7 @@ class KrakenExecution(LiveVenueClient):
         self.clock_ns = clock_ns
         self.orders_bucket = TokenBucket(config.orders)
         self._numbers = {iid: WireNumbers(lst.instrument) for iid, lst in self._listings.items()}
+        self._symbols = {iid: config.symbol(iid) for iid in self._listings}
         self._kraken_ids: dict[str, str] = {}
         self._trade_ids: set[str] = set()
         self._in_flight: dict[int, VenueCommand] = {}
@@ -114,8 +118,8 @@ class KrakenExecution(LiveVenueClient):
         self.session = _AuthSession(self, rng)
         self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
-            order_types=frozenset(_ORDER_TYPE),
-            time_in_force=frozenset(_TIME_IN_FORCE),
+            order_types=frozenset(map(OrderType, _ORDER_TYPE)),
+            time_in_force=frozenset(map(TimeInForce, _TIME_IN_FORCE)),
             post_only=frozenset({PostOnly.NONE, PostOnly.REJECT}),
             reduce_only=True,
         )
@@ -172,7 +176,7 @@ class KrakenExecution(LiveVenueClient):
         ts: int,
     ) -> None:
         """``amend_order``: new total quantity, limit or trigger price, in place."""
-        self._outbox.put_nowait(VenueCommand("MODIFY", order, quantity, price, trigger_price))
+        self._enqueue(VenueCommand("MODIFY", order, quantity, price, trigger_price))
 
     # ----- sending ----------------------------------------------------------------------------
 
@@ -181,12 +185,12 @@ class KrakenExecution(LiveVenueClient):
         spec = order.spec
         instrument = self._listing(order.instrument_id).instrument
         params: dict[str, Any] = {
-            "order_type": _ORDER_TYPE[OrderType(spec.order_type)],
+            "order_type": _ORDER_TYPE[spec.order_type],
             "side": "buy" if spec.side == 0 else "sell",
             "order_qty": _number(instrument.lots_to_str(order.quantity)),
-            "symbol": self.config.symbol(order.instrument_id),
+            "symbol": self._symbols[order.instrument_id],
             "cl_ord_id": order.client_order_id,
-            "time_in_force": _TIME_IN_FORCE[TimeInForce(spec.time_in_force)],
+            "time_in_force": _TIME_IN_FORCE[spec.time_in_force],
         }
         if order.price is not None:
             params["limit_price"] = _number(instrument.ticks_to_str(order.price))
@@ -214,35 +218,60 @@ class KrakenExecution(LiveVenueClient):
             params["trigger_price"] = _number(instrument.ticks_to_str(request.trigger_price))
         return params
 
+    def _request(self, command: VenueCommand) -> tuple[str, dict[str, Any]]:
+        """The method and parameters (without the token) of a command."""
+        if command.kind == "SUBMIT":
+            return "add_order", self.order_params(command.order)
+        if command.kind == "CANCEL":
+            return "cancel_order", {"cl_ord_id": [command.order.client_order_id]}
+        return "amend_order", self.amend_params(command)
+
+    def _frame(
+        self, command: VenueCommand, method: str, params: dict[str, Any]
+    ) -> tuple[int, bytes]:
+        """A new ``req_id``, under which the command now waits for its answer, and the
+        request frame with the connection's token."""
+        request_id = next(self._request_ids)
+        params["token"] = self.session.token
+        frame = ENCODER.encode({"method": method, "params": params, "req_id": request_id})
+        self._in_flight[request_id] = command
+        return request_id, frame
+
+    def _send_at_once(self, command: VenueCommand) -> bool:
+        if command.kind != "SUBMIT" and command.order.closed:
+            return False  # refused by the send loop, outside the node's call
+        session = self.session
+        if not (
+            session.connected.is_set()
+            and session.can_send_now()
+            and self.orders_bucket.try_acquire()
+        ):
+            return False
+        _, frame = self._frame(command, *self._request(command))
+        session.send_now(frame)
+        return True
+
     async def _process(self, command: VenueCommand) -> None:
         order = command.order
-        if command.kind == "SUBMIT":
-            await self.orders_bucket.acquire()
-            await self._send(command, "add_order", self.order_params(order))
-        elif order.closed:
+        if command.kind != "SUBMIT" and order.closed:
             reject = (
                 self._emit_cancel_rejected
                 if command.kind == "CANCEL"
                 else self._emit_modify_rejected
             )
             reject(order, "ORDER_CLOSED", self.clock_ns())
-        elif command.kind == "CANCEL":
-            await self.orders_bucket.acquire()
-            await self._send(command, "cancel_order", {"cl_ord_id": [order.client_order_id]})
-        else:
-            await self.orders_bucket.acquire()
-            await self._send(command, "amend_order", self.amend_params(command))
+            return
+        await self.orders_bucket.acquire()
+        await self._send(command, *self._request(command))
 
     async def _send(self, request: VenueCommand, method: str, params: dict[str, Any]) -> None:
         """Sends once connected; a connection lost under the send is waited out (the session
         reconnects with a fresh token) and the command sent again: it never left."""
         while True:
             await self.session.connected.wait()
-            request_id = next(self._request_ids)
-            self._in_flight[request_id] = request
-            message = {"method": method, "params": {**params, "token": self.session.token}}
+            request_id, frame = self._frame(request, method, params)
             try:
-                await self.session.send(ENCODER.encode({**message, "req_id": request_id}))
+                await self.session.send(frame)
                 return
             except (WebSocketException, ConfigError) as error:
                 del self._in_flight[request_id]

@@ -93,7 +93,7 @@ class KrakenBook:
 
     def _levels(self, side: int, levels: Sequence[BookLevel]) -> list[LevelChange]:
         price, quantity = self.numbers.price, self.numbers.quantity
-        return [(side, price(level.price), quantity(level.qty)) for level in levels]
+        return [(side, price(bytes(level.price)), quantity(bytes(level.qty))) for level in levels]
 
     def on_snapshot(self, data: BookData, ts_init: int) -> bool:
         """Replaces the book if the snapshot's checksum holds; off-grid values raise
@@ -121,8 +121,9 @@ class KrakenBook:
             return True
         changes = self._levels(0, data.bids) + self._levels(1, data.asks)
         book = self.book
-        undo = [(side, price, book.quantity_at(side, price)) for side, price, _ in changes]
+        undo: list[LevelChange] = []
         for side, price, quantity in changes:
+            undo.append((side, price, book.quantity_at(side, price)))
             book.apply_delta(side, price, quantity)
         changes += self._truncate(undo)
         if kraken_book_checksum(book) != data.checksum:

@@ -1,7 +1,9 @@
 """Kraken WebSocket v2 wire messages as msgspec Structs. Prices and quantities are JSON numbers
-on the wire; they are decoded as ``Decimal`` (exactly as sent, never through a float), as
-Kraken asks for its checksum. One decode reads any frame's header and leaves ``data`` /
-``result`` raw until the channel or method says what they are."""
+on the wire; they are decoded exactly as sent, never through a float: as ``Decimal``, or, in
+book levels (the hot path), kept as their JSON text, which is cheaper to decode and to look up
+than a ``Decimal`` (see :class:`~hftcore.venues.live.WireNumbers`). One decode reads any
+frame's header and leaves ``data`` / ``result`` raw until the channel or method says what they
+are."""
 
 from __future__ import annotations
 
@@ -27,8 +29,10 @@ class Message(msgspec.Struct, gc=False):
 
 
 class BookLevel(msgspec.Struct, gc=False):
-    price: Decimal
-    qty: Decimal
+    """JSON texts of a level's price and quantity (``bytes(level.price)``)."""
+
+    price: msgspec.Raw
+    qty: msgspec.Raw
 
 
 class BookData(msgspec.Struct, gc=False):

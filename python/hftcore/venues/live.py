@@ -16,7 +16,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -25,6 +25,7 @@ import msgspec
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
 from hftcore.model.data import BookDelta, Quote, Trade
+from hftcore.venues.assembly import Mode, node_listings
 from hftcore.venues.base import ClientOrder, EventSink, VenueClient
 from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
 
@@ -39,10 +40,6 @@ except ImportError as missing:
     raise ImportError(LIVE_EXTRA_HINT) from missing
 
 logger = logging.getLogger(__name__)
-
-Mode = Literal["paper", "live"]
-"""``paper``: market data from the venue, orders to a simulated venue fed by that data;
-``live``: market data and orders at the venue."""
 
 LevelChange = tuple[int, int, int]
 """``(side, price ticks, quantity lots)``: the quantity now at a price (0: level gone)."""
@@ -339,6 +336,11 @@ class NodeMarketData:
     def _venue_time(self, ts: int) -> int:
         self._venue_ts = max(self._venue_ts, ts)
         return self._venue_ts
+
+    def mark_venue_time(self, ts: int) -> None:
+        """The node moved the paper venue's time to ``ts`` (a clock tick without data): what
+        is fed to it later is stamped no earlier."""
+        self._venue_ts = max(self._venue_ts, ts)
 
     def on_book(
         self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
@@ -638,6 +640,20 @@ class LiveAdapter:
             if isinstance(outcome, Exception):
                 raise outcome
 
+    def counters(self) -> dict[str, int]:
+        """What the market data feed saw (:class:`FeedCounters`)."""
+        return asdict(self.feed.counters)
+
+    def mark_time(self, ts: int) -> None:
+        """The node's clock reached ``ts`` without data (it moved the paper venue there)."""
+        self.handler.mark_venue_time(ts)
+
+    async def wait_ready(self) -> None:
+        """Waits until orders can go out: the order connection is up (live; paper orders
+        need none)."""
+        if isinstance(self.venue, LiveVenueClient):
+            await self.venue.session.connected.wait()
+
 
 def attach_adapter(
     node: TradingNode,
@@ -664,18 +680,6 @@ def attach_adapter(
     node.add_venue(venue, client)
     books = {instrument_id: node.cache.book(instrument_id) for instrument_id in instrument_ids}
     return LiveAdapter(mode, feed(list(listings), handler, books), handler, client)
-
-
-def node_listings(node: TradingNode, instrument_ids: Sequence[str]) -> dict[Instrument, str]:
-    """``{instrument: quote currency}`` of ``instrument_ids`` as the node configures them
-    (``ConfigError`` ``UNKNOWN_INSTRUMENT`` for one it does not)."""
-    entries = {entry.instrument_id: entry.quote_currency for entry in node.config.instruments}
-    missing = [iid for iid in instrument_ids if iid not in entries]
-    if missing:
-        raise ConfigError("UNKNOWN_INSTRUMENT", f"instruments not in the node config: {missing}")
-    if not instrument_ids:
-        raise ConfigError("INVALID_CONFIG", "a venue adapter needs at least one instrument")
-    return {node.cache.instrument(iid): entries[iid] for iid in instrument_ids}
 
 
 __all__ = [

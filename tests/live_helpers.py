@@ -1,11 +1,12 @@
 """Helpers of the live adapter tests: a market-data handler that keeps what it is given, test
-servers on a thread of their own, the event kinds in a store being written, and a signal sent
-once a condition holds."""
+servers on a thread of their own, the event kinds in a store being written, a signal sent once
+a condition holds, and node configs and runs of ``hftcore live``."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
 import signal
 import sqlite3
@@ -17,7 +18,9 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from hftcore.cli import main
 from hftcore.model.data import Quote, Trade
+from hftcore.store import SqliteEventStore
 from hftcore.venues.live import LevelChange
 
 
@@ -127,3 +130,78 @@ def signal_when(
         return True
 
     return keep_trying(step, timeout)
+
+
+# ----- hftcore live configs and runs ----------------------------------------------------------
+
+STRATEGY = Path(__file__).with_name("live_strategy.py")
+GUARD_S = 60.0
+"""--duration of every run: the tests stop the node with a signal long before."""
+
+FAST_RECONNECT = "reconnect = { initial_delay_s = 0.05, max_delay_s = 0.2 }"
+
+BINANCE_INSTRUMENT = """
+[[instruments]]
+instrument_id = "BTCUSDT.BINANCE"
+tick_size = "0.01"
+price_precision = 2
+lot_size = "0.00001"
+size_precision = 5
+quote_currency = "USDT"
+"""
+
+KRAKEN_INSTRUMENT = """
+[[instruments]]
+instrument_id = "BTC/USD.KRAKEN"
+tick_size = "0.1"
+price_precision = 1
+lot_size = "0.00000001"
+size_precision = 8
+"""
+
+
+def node_config(
+    tmp_path: Path, mode: str, body: str, currency: str = "USD", name: str | None = None
+) -> Path:
+    """A node config file (``<tmp_path>/<name or mode>.toml``; data under ``<tmp_path>/data``,
+    shared by every config of the test: a restart finds the store)."""
+    path = tmp_path / f"{name or mode}.toml"
+    path.write_text(
+        f"""
+[node]
+mode = "{mode}"
+data_dir = "{tmp_path / "data"}"
+base_currency = "{currency}"
+starting_balances = {{ {currency} = "1000000" }}
+{body}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def strategy(instrument_id: str, **params: object) -> str:
+    """A ``[[strategies]]`` table: ``BuyOnce`` (tests/live_strategy.py) with ``params``."""
+    values = {"instrument_id": instrument_id, **params}
+    fields = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
+    return f"""
+[[strategies]]
+strategy_id = "BUYER"
+path = "{STRATEGY}:BuyOnce"
+params = {{ {fields} }}
+"""
+
+
+def store_events(path: Path) -> list[Any]:
+    with SqliteEventStore(path) as store:
+        return [stored.event for stored in store.events()]
+
+
+def kinds(events: list[Any]) -> list[str]:
+    return [type(event).__name__ for event in events]
+
+
+def run_live(config: Path, summary: Path) -> int:
+    """``hftcore live`` in this process (the test stops it with a signal)."""
+    return main(
+        ["live", "--config", str(config), "--duration", str(GUARD_S), "--summary", str(summary)]
+    )

@@ -1,16 +1,11 @@
 """``hftcore live`` end to end: a node config with ``[[venues]]`` pointing at the local fake
-venues (Kraken, Binance, Alpaca, our FIX simulator), a strategy that sends an order, and what
-the venue received, what the node stored and the summary it wrote; paper mode on a live feed
-with simulated fills; a restart that recovers a live order filled while the node was down."""
+venues (Kraken, Binance, Alpaca, our FIX simulator fed by Binance), a strategy that sends an
+order, and what the venue received, what the node stored and the summary it wrote; paper mode
+on a live feed with simulated fills and nothing sent to the venue."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,85 +15,25 @@ from binance_fake import Market as BinanceMarket
 from fake_alpaca import KEY_ID, SECRET_KEY, FakeAlpaca
 from fix_helpers import free_port
 from hftcore import Instrument
-from hftcore.cli import main
 from hftcore.model.events import OrderSpec
 from hftcore.model.orders import OrderType
-from hftcore.store import SqliteEventStore
 from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
 from kraken_fake import SYMBOL, FakeKraken, updates, wait_subscribed
 from kraken_fake import Market as KrakenMarket
-from live_helpers import ServerThread, keep_trying, signal_when, stored_kinds
-
-STRATEGY = Path(__file__).with_name("live_strategy.py")
-GUARD_S = 60.0
-"""--duration of every run: the tests stop the node with a signal long before."""
-
-FAST_RECONNECT = "reconnect = { initial_delay_s = 0.05, max_delay_s = 0.2 }"
-
-BINANCE_INSTRUMENT = """
-[[instruments]]
-instrument_id = "BTCUSDT.BINANCE"
-tick_size = "0.01"
-price_precision = 2
-lot_size = "0.00001"
-size_precision = 5
-quote_currency = "USDT"
-"""
-
-KRAKEN_INSTRUMENT = """
-[[instruments]]
-instrument_id = "BTC/USD.KRAKEN"
-tick_size = "0.1"
-price_precision = 1
-lot_size = "0.00000001"
-size_precision = 8
-"""
-
-
-def node_config(tmp_path: Path, mode: str, body: str, currency: str = "USD") -> Path:
-    path = tmp_path / f"{mode}.toml"
-    path.write_text(
-        f"""
-[node]
-mode = "{mode}"
-data_dir = "{tmp_path / "data"}"
-base_currency = "{currency}"
-starting_balances = {{ {currency} = "1000000" }}
-{body}""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def strategy(instrument_id: str, **params: object) -> str:
-    fields = ", ".join(
-        [
-            f'instrument_id = "{instrument_id}"',
-            *(f"{k} = {json.dumps(v)}" for k, v in params.items()),
-        ]
-    )
-    return f"""
-[[strategies]]
-strategy_id = "BUYER"
-path = "{STRATEGY}:BuyOnce"
-params = {{ {fields} }}
-"""
-
-
-def store_events(path: Path) -> list[Any]:
-    with SqliteEventStore(path) as store:
-        return [stored.event for stored in store.events()]
-
-
-def kinds(events: list[Any]) -> list[str]:
-    return [type(event).__name__ for event in events]
-
-
-def run_live(config: Path, summary: Path) -> int:
-    return main(
-        ["live", "--config", str(config), "--duration", str(GUARD_S), "--summary", str(summary)]
-    )
-
+from live_helpers import (
+    BINANCE_INSTRUMENT,
+    FAST_RECONNECT,
+    KRAKEN_INSTRUMENT,
+    ServerThread,
+    keep_trying,
+    kinds,
+    node_config,
+    run_live,
+    signal_when,
+    store_events,
+    stored_kinds,
+    strategy,
+)
 
 # ----- Kraken, live ----------------------------------------------------------------------------
 
@@ -188,7 +123,7 @@ rest_url = "{server.rest_url}"
     assert fill.commission == 500_000_000_000  # 0.5 USD, exact
     out = capsys.readouterr().out
     assert "venue KRAKEN" in out
-    assert "kraken: BTC/USD.KRAKEN" in out
+    assert "kraken; trades BTC/USD.KRAKEN" in out
     assert "orders with fills" in out
     assert "Venue KRAKEN" in out
 
@@ -243,162 +178,6 @@ queue_model = {{ kind = "RISK_AVERSE" }}
     spent = 3 * asks[0][0]  # lots x ticks = 1e-7 USDT units
     assert summary["balances"]["USDT"] == (1_000_000 * 10**7 - spent) * 10**5
     assert summary["venues"]["BINANCE"]["gaps"] == 0
-
-
-# ----- Binance, live, restarted ------------------------------------------------------------------
-
-
-class BinanceAccount:
-    """The fake's order handler: one resting order, which the test can fill while the node is
-    down (then only GET /api/v3/order and /api/v3/myTrades tell)."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, str] = {}
-        self.filled = False
-
-    def handle(self, method: str, path: str, params: dict[str, str]) -> tuple[int, Any]:
-        if method == "POST" and path == "/api/v3/order":
-            self.params = params
-            return 200, {"symbol": "BTCUSDT", "orderId": 900, "clientOrderId": "x"}
-        if path == "/api/v3/myTrades":
-            return 200, [
-                {
-                    "symbol": "BTCUSDT",
-                    "id": 77,
-                    "orderId": 900,
-                    "price": self.params["price"],
-                    "qty": self.params["quantity"],
-                    "commission": "0.00000010",
-                    "commissionAsset": "BTC",
-                    "time": 2,
-                    "isBuyer": True,
-                    "isMaker": True,
-                }
-            ]
-        if method == "GET" and path == "/api/v3/order":
-            return 200, {
-                "symbol": "BTCUSDT",
-                "orderId": 900,
-                "clientOrderId": self.params["newClientOrderId"],
-                "price": self.params["price"],
-                "origQty": self.params["quantity"],
-                "executedQty": self.params["quantity"] if self.filled else "0",
-                "status": "FILLED" if self.filled else "NEW",
-                "timeInForce": "GTC",
-                "type": "LIMIT",
-                "side": "BUY",
-            }
-        return 400, {"code": -1100, "msg": f"unexpected {method} {path}"}
-
-
-def _live_command(config: Path, summary: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "hftcore.cli",
-        "live",
-        "--config",
-        str(config),
-        "--duration",
-        str(GUARD_S),
-        "--summary",
-        str(summary),
-    ]
-
-
-def _run_until(
-    command: list[str], environ: dict[str, str], done: Callable[[], bool]
-) -> subprocess.Popen[str]:
-    """Runs ``hftcore live`` in a process and sends it SIGTERM once ``done()`` holds."""
-    process = subprocess.Popen(
-        command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        keep_trying(lambda: done() or process.poll() is not None, GUARD_S).join(GUARD_S)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=GUARD_S)
-    return process
-
-
-def test_live_binance_restart_recovers_an_order_filled_while_down(tmp_path: Path) -> None:
-    account = BinanceAccount()
-    market = BinanceMarket()
-    scripts = [[emit(2), wait_snapshot_request()], [emit(2), wait_snapshot_request()]]
-    thread = ServerThread(FakeBinance(market, scripts))
-    with thread as server:
-        server.order_handler = account.handle
-        venue = f"""
-[[venues]]
-adapter = "binance"
-instruments = ["BTCUSDT.BINANCE"]
-[venues.settings]
-ws_url = "{server.ws_url}"
-rest_url = "{server.rest_url}"
-{FAST_RECONNECT}
-"""
-        environ = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(sys.path),
-            "BINANCE_API_KEY": server.api_key,
-            "BINANCE_API_SECRET": server.secret,
-        }
-        store = tmp_path / "data" / "events.sqlite"
-        bid = market.mid - 50
-        first = node_config(
-            tmp_path,
-            "live",
-            BINANCE_INSTRUMENT + strategy("BTCUSDT.BINANCE", quantity=4, limit_price=bid) + venue,
-            currency="USDT",
-        )
-        process = _run_until(
-            _live_command(first, tmp_path / "first.json"),
-            environ,
-            lambda: stored_kinds(store)["OrderAccepted"] > 0,
-        )
-        assert process.returncode == 0, process.stderr
-        account.filled = True  # while the node is down: the user stream is gone
-        second = node_config(
-            tmp_path,
-            "live",
-            BINANCE_INSTRUMENT + strategy("BTCUSDT.BINANCE", send=False) + venue,
-            currency="USDT",
-        )
-        restarted = _run_until(
-            _live_command(second, tmp_path / "second.json"),
-            environ,
-            lambda: stored_kinds(store)["OrderFilled"] > 0,
-        )
-        assert restarted.returncode == 0, restarted.stderr
-        rest_calls = list(server.rest_calls)
-
-    first_summary = json.loads((tmp_path / "first.json").read_text())
-    assert list(first_summary["orders"].values()) == [["ACCEPTED", 0]]
-    posted = [p for m, path, p in rest_calls if m == "POST" and path == "/api/v3/order"]
-    assert len(posted) == 1  # the restart sent nothing again
-    assert (posted[0]["type"], posted[0]["price"], posted[0]["quantity"]) == (
-        "LIMIT",
-        "64999.50",
-        "0.00004",
-    )
-    queried = [p for m, path, p in rest_calls if m == "GET" and path == "/api/v3/order"]
-    assert queried  # the restarted node asked Binance about the order it had working
-    assert {p["origClientOrderId"] for p in queried} == {posted[0]["newClientOrderId"]}
-    summary = json.loads((tmp_path / "second.json").read_text())
-    assert list(summary["orders"].values()) == [["FILLED", 4]]
-    assert summary["positions"] == {"BUYER|BTCUSDT.BINANCE": 4}
-    events = store_events(store)
-    assert kinds(events) == [
-        "SubmitOrder",
-        "OrderInitialized",
-        "OrderSubmitted",
-        "OrderAccepted",
-        "OrderFilled",
-    ]
-    fill = events[-1]
-    assert (fill.trade_id, fill.last_price, fill.last_quantity) == ("BTCUSDT-77", bid, 4)
-    assert (fill.liquidity, fill.commission, fill.currency) == ("MAKER", 100_000, "BTC")
 
 
 # ----- Alpaca, paper and live ------------------------------------------------------------------

@@ -10,7 +10,10 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hftcore.node.config import VenueConfig
 
 
 def _positive(text: str) -> int:
@@ -401,10 +404,7 @@ def _live(args: argparse.Namespace) -> int:
         console.print(
             key_value_table(
                 f"hftcore live: {config.node.mode} mode",
-                {
-                    f"venue {entry.venue}": f"{entry.adapter}: {', '.join(entry.instruments)}"
-                    for entry in config.venues
-                },
+                {f"venue {entry.venue}": _venue_line(entry) for entry in config.venues},
             )
         )
         summary = run_live(session, duration_s=args.duration, summary_path=args.summary)
@@ -427,6 +427,15 @@ def _live(args: argparse.Namespace) -> int:
     for venue, counters in summary.venues.items():
         console.print(key_value_table(f"Venue {venue}", counters))
     return 0
+
+
+def _venue_line(entry: VenueConfig) -> str:
+    parts: list[str] = [entry.adapter]
+    if entry.instruments:
+        parts.append(f"trades {', '.join(entry.instruments)}")
+    if entry.feed_only:
+        parts.append(f"feeds {', '.join(entry.feed_only)}")
+    return "; ".join(parts)
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", type=Path, help="write the whole comparison as JSON here")
 
     for name, sentence in (
-        ("kill", "engage the kill switch of a running paper node: cancel all, block orders"),
+        ("kill", "engage the kill switch of a running node: cancel all, block orders"),
         ("reset", "reset a running node's kill switch and breakers (token from the environment)"),
     ):
         control = commands.add_parser(name, help=sentence)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
-from hftcore.errors import ConfigError
+from hftcore.errors import ConfigError, HftcoreError
 from hftcore.model.events import OrderFilled
 from hftcore.node.clock import LiveClock
 from hftcore.node.config import NodeConfig, VenueConfig
@@ -454,7 +454,10 @@ class LiveSession:
             now = self.clock.timestamp_ns()
             for adapter in self.adapters.values():
                 adapter.mark_time(now)
-            self.node.advance_to(now)
+            try:
+                self.node.advance_to(now)
+            except HftcoreError as error:  # a refusal must not stop the clock
+                logger.error("moving the node's time to %d failed: %s", now, error)
 
     async def _close(self, connections: list[AttachedVenue | AttachedFeed]) -> None:
         timeout = self.config.live.stop_timeout_s

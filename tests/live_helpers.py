@@ -200,8 +200,7 @@ def kinds(events: list[Any]) -> list[str]:
     return [type(event).__name__ for event in events]
 
 
-def run_live(config: Path, summary: Path) -> int:
-    """``hftcore live`` in this process (the test stops it with a signal)."""
-    return main(
-        ["live", "--config", str(config), "--duration", str(GUARD_S), "--summary", str(summary)]
-    )
+def run_live(config: Path, summary: Path, *options: str, duration_s: float = GUARD_S) -> int:
+    """``hftcore live`` in this process (the test stops it with a signal, or ``duration_s``)."""
+    command = ["live", "--config", str(config), "--duration", str(duration_s)]
+    return main([*command, "--summary", str(summary), *options])

@@ -5,7 +5,10 @@ on a live feed with simulated fills and nothing sent to the venue."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from hftcore import Instrument
 from hftcore.model.events import OrderSpec
 from hftcore.model.orders import OrderType
 from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
-from kraken_fake import SYMBOL, FakeKraken, updates, wait_subscribed
+from kraken_fake import SYMBOL, FakeKraken, Step, updates, wait_subscribed
 from kraken_fake import Market as KrakenMarket
 from live_helpers import (
     BINANCE_INSTRUMENT,
@@ -34,15 +37,42 @@ from live_helpers import (
     stored_kinds,
     strategy,
 )
+from websockets.asyncio.server import ServerConnection
 
 # ----- Kraken, live ----------------------------------------------------------------------------
+
+
+def prints_until_an_order() -> Step:
+    """Prints stamped by the exchange 50 ms before they are sent (older than the book updates
+    the node stamped on receipt, as real prints are), every 50 ms until an order arrives."""
+
+    async def step(server: FakeKraken, connection: ServerConnection) -> None:
+        trade_id = 0
+        while not any(request.get("method") == "add_order" for request in server.requests):
+            trade_id += 1
+            sent = datetime.fromtimestamp(time.time() - 0.05, UTC)
+            trade = {
+                "symbol": SYMBOL,
+                "side": "buy",
+                "price": 45_000.5,
+                "qty": 0.01,
+                "ord_type": "limit",
+                "trade_id": trade_id,
+                "timestamp": sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+            frame = {"channel": "trade", "type": "update", "data": [trade]}
+            await server.send(connection, json.dumps(frame))
+            await asyncio.sleep(0.05)
+
+    return step
 
 
 def test_live_kraken_order_reaches_the_venue_and_its_fill_is_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     market = KrakenMarket()
-    thread = ServerThread(FakeKraken(market, [[wait_subscribed(), updates(3)]]))
+    script = [wait_subscribed(), updates(3), prints_until_an_order()]
+    thread = ServerThread(FakeKraken(market, [script]))
     with thread as server:
         best_ask: list[int] = []
 
@@ -79,7 +109,7 @@ def test_live_kraken_order_reaches_the_venue_and_its_fill_is_stored(
             tmp_path,
             "live",
             KRAKEN_INSTRUMENT
-            + strategy("BTC/USD.KRAKEN", quantity=100_000)
+            + strategy("BTC/USD.KRAKEN", quantity=100_000, after_trade=True)
             + f"""
 [[venues]]
 adapter = "kraken"
@@ -108,7 +138,7 @@ rest_url = "{server.rest_url}"
     assert list(summary["orders"].values()) == [["FILLED", 100_000]]
     assert summary["positions"] == {"BUYER|BTC/USD.KRAKEN": 100_000}
     assert summary["venues"]["KRAKEN"]["connects"] >= 1
-    assert summary["venues"]["KRAKEN"]["malformed"] == 0
+    assert summary["venues"]["KRAKEN"]["malformed"] == 0  # the late-stamped print too
     events = store_events(store)
     assert kinds(events) == [
         "SubmitOrder",
@@ -158,9 +188,9 @@ queue_model = {{ kind = "RISK_AVERSE" }}
 """,
             currency="USDT",
         )
-        store = tmp_path / "data" / "events.sqlite"
+        store = tmp_path / "paper-events.sqlite"
         signal_when(lambda: stored_kinds(store)["OrderFilled"] > 0)
-        code = run_live(config, tmp_path / "summary.json")
+        code = run_live(config, tmp_path / "summary.json", "--store", f"sqlite:///{store}")
         rest_calls = list(server.rest_calls)
 
     assert code == 0
@@ -178,6 +208,7 @@ queue_model = {{ kind = "RISK_AVERSE" }}
     spent = 3 * asks[0][0]  # lots x ticks = 1e-7 USDT units
     assert summary["balances"]["USDT"] == (1_000_000 * 10**7 - spent) * 10**5
     assert summary["venues"]["BINANCE"]["gaps"] == 0
+    assert not (tmp_path / "data" / "events.sqlite").exists()  # the store given was used
 
 
 # ----- Alpaca, paper and live ------------------------------------------------------------------
@@ -385,3 +416,52 @@ symbols = {{ "BTCUSDT.SIM" = "BTCUSDT" }}
     ]
     # the session's sequence numbers live under the node's data directory
     assert list((tmp_path / "data" / "fix" / "SIM").iterdir())
+
+
+def test_a_venue_that_cannot_take_orders_delays_the_strategies_until_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for variable in ("BINANCE_API_KEY", "BINANCE_API_SECRET"):
+        monkeypatch.delenv(variable, raising=False)
+    feed = ServerThread(FakeBinance(BinanceMarket(), [[emit(3), wait_snapshot_request()]]))
+    with feed as binance:
+        config = node_config(
+            tmp_path,
+            "live",
+            FIX_INSTRUMENT
+            + strategy("BTCUSDT.SIM", quantity=2, limit_price=6_500_100)
+            + f"""
+[[venues]]
+adapter = "fix"
+name = "SIM"
+instruments = ["BTCUSDT.SIM"]
+[venues.settings]
+sender_comp_id = "NODE"
+target_comp_id = "VENUE"
+port = {free_port()}
+reconnect_interval = 0.1
+
+[[venues]]
+adapter = "binance"
+feed_only = ["BTCUSDT.SIM"]
+[venues.settings]
+ws_url = "{binance.ws_url}"
+rest_url = "{binance.rest_url}"
+symbols = {{ "BTCUSDT.SIM" = "BTCUSDT" }}
+{FAST_RECONNECT}
+
+[live]
+connect_timeout_s = 0.5
+""",
+            currency="USDT",
+        )
+        store = tmp_path / "data" / "events.sqlite"
+        signal_when(lambda: stored_kinds(store)["OrderRejected"] > 0)
+        code = run_live(config, tmp_path / "summary.json")
+
+    assert code == 0
+    late = [r.getMessage() for r in caplog.records if "cannot take orders" in r.getMessage()]
+    assert late == ["venues ['SIM'] cannot take orders after 0.5 s; starting the strategies anyway"]
+    events = store_events(store)
+    assert kinds(events)[-1] == "OrderRejected"
+    assert events[-1].reason == "VENUE_DISCONNECTED"  # nothing left while the session was down

@@ -231,8 +231,8 @@ class LiveSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``[live]``: how ``hftcore live`` runs the node (``docs/venues.md``)."""
 
     tick_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 0.1
-    """How often the node's time moves when no market data does: throttled commands go out,
-    emulated orders expire, a simulated venue's latencies elapse."""
+    """How often a paper venue's time moves when no market data does: orders sent to it
+    arrive and its latencies elapse in a quiet market."""
     connect_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     """How long strategies wait for every venue to take orders before they start anyway."""
     stop_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0

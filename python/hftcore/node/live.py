@@ -71,9 +71,9 @@ class AttachedVenue(Protocol):
     def counters(self) -> dict[str, int]:
         """What the adapter's connections saw (frames, malformed messages, reconnections...)."""
 
-    def mark_time(self, ts: int) -> None:
-        """The node's clock reached ``ts`` without market data (it is about to move every
-        venue there)."""
+    def on_clock_tick(self, ts: int) -> None:
+        """The session's clock reached ``ts``: a paper venue moves there (orders in flight
+        arrive even when no market data comes)."""
 
     async def wait_ready(self) -> None:
         """Returns once orders can go out (the order connection is up)."""
@@ -436,6 +436,8 @@ class LiveSession:
         finally:
             stopping.cancel()
             everyone.cancel()
+            # Retrieved, so that a cancelled wait is not reported as an unhandled error.
+            await asyncio.gather(everyone, stopping, return_exceptions=True)
         if stop.is_set() or (deadline is not None and loop.time() >= deadline):
             return False
         late = [name for name, wait in waits.items() if wait.cancelled()]
@@ -448,16 +450,17 @@ class LiveSession:
         return True
 
     async def _tick(self) -> None:
+        # Only the paper venues' time: the node's own time is the data's (ts_init), and moving
+        # it ahead of data still to come would make that data look late.
         interval = self.config.live.tick_interval_s
         while True:
             await asyncio.sleep(interval)
             now = self.clock.timestamp_ns()
-            for adapter in self.adapters.values():
-                adapter.mark_time(now)
-            try:
-                self.node.advance_to(now)
-            except HftcoreError as error:  # a refusal must not stop the clock
-                logger.error("moving the node's time to %d failed: %s", now, error)
+            for name, adapter in self.adapters.items():
+                try:
+                    adapter.on_clock_tick(now)
+                except HftcoreError as error:  # a refusal must not stop the clock
+                    logger.error("venue %s: moving its time to %d failed: %s", name, now, error)
 
     async def _close(self, connections: list[AttachedVenue | AttachedFeed]) -> None:
         timeout = self.config.live.stop_timeout_s

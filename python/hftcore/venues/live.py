@@ -338,8 +338,8 @@ class NodeMarketData:
         return self._venue_ts
 
     def mark_venue_time(self, ts: int) -> None:
-        """The node moved the paper venue's time to ``ts`` (a clock tick without data): what
-        is fed to it later is stamped no earlier."""
+        """The paper venue's time was moved to ``ts`` (a clock tick without data): what is fed
+        to it later is stamped no earlier."""
         self._venue_ts = max(self._venue_ts, ts)
 
     def on_book(
@@ -644,9 +644,12 @@ class LiveAdapter:
         """What the market data feed saw (:class:`FeedCounters`)."""
         return asdict(self.feed.counters)
 
-    def mark_time(self, ts: int) -> None:
-        """The node's clock reached ``ts`` without data (it moved the paper venue there)."""
-        self.handler.mark_venue_time(ts)
+    def on_clock_tick(self, ts: int) -> None:
+        """Paper: the simulated venue moves to ``ts`` (orders in flight arrive in a quiet
+        market), and what the feed gives it later is stamped no earlier. Live: nothing."""
+        if isinstance(self.venue, SimulatedBookVenue):
+            self.handler.mark_venue_time(ts)
+            self.venue.advance_to(ts)
 
     async def wait_ready(self) -> None:
         """Waits until orders can go out: the order connection is up (live; paper orders

@@ -132,8 +132,11 @@ class AlpacaAdapter:
         if isinstance(self.venue, AlpacaVenue):
             await self.venue.session.ready.wait()
 
-    def mark_time(self, ts: int) -> None:
-        """Nothing to do: the paper venue stamps data no earlier than its own time."""
+    def on_clock_tick(self, ts: int) -> None:
+        """Paper: the simulated venue moves to ``ts`` (orders in flight arrive in a quiet
+        market). Live: nothing."""
+        if isinstance(self.venue, AlpacaPaperVenue):
+            self.venue.advance_to(ts)
 
     def counters(self) -> dict[str, int]:
         counts = msgspec.structs.asdict(self.market_data.stats)

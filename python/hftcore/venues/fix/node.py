@@ -35,7 +35,7 @@ class FixAdapter:
         ``VENUE_DISCONNECTED``)."""
         await self.venue.session.logged_on_event.wait()
 
-    def mark_time(self, ts: int) -> None:
+    def on_clock_tick(self, ts: int) -> None:
         """Nothing to do: the venue keeps its own time."""
 
     def counters(self) -> dict[str, int]:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from binance_fake import FakeBinance, emit, wait_snapshot_request
+from binance_fake import FakeBinance, emit, raw, release_snapshot, wait_snapshot_request
 from binance_fake import Market as BinanceMarket
 from fake_alpaca import KEY_ID, SECRET_KEY, FakeAlpaca
 from fix_helpers import free_port
 from hftcore import Instrument
 from hftcore.model.events import OrderSpec
 from hftcore.model.orders import OrderType
+from hftcore.node.config import load_config
+from hftcore.node.live import LiveSession, LiveSummary
 from hftcore.venues.fix import FixSessionConfig, FixVenueClient, FixVenueSimulator
 from kraken_fake import SYMBOL, FakeKraken, Step, updates, wait_subscribed
 from kraken_fake import Market as KrakenMarket
@@ -465,3 +467,85 @@ connect_timeout_s = 0.5
     events = store_events(store)
     assert kinds(events)[-1] == "OrderRejected"
     assert events[-1].reason == "VENUE_DISCONNECTED"  # nothing left while the session was down
+
+
+# ----- Binance: the book syncs while prints and updates keep coming -----------------------------
+
+BINANCE_PRINT = {
+    "stream": "btcusdt@trade",
+    "data": {
+        "e": "trade",
+        "E": 1_700_000_000_123,
+        "s": "BTCUSDT",
+        "t": 42,
+        "p": "65000.01000000",
+        "q": "0.00100000",
+        "T": 1_700_000_000_120,
+        "m": True,
+        "M": True,
+    },
+}
+
+
+@pytest.mark.parametrize("mode", ["paper", "live"])
+def test_binance_book_syncs_with_updates_and_prints_arriving_during_the_snapshot(
+    tmp_path: Path, mode: str
+) -> None:
+    """Updates buffered while the snapshot is fetched are applied after it, though received
+    before it, and prints keep coming meanwhile: the node's time must still only move forward
+    (the emulator and the paper venue refuse to go back), or the sync starts over forever."""
+    hold = asyncio.Event()
+    market = BinanceMarket()
+    script = [
+        emit(2),
+        wait_snapshot_request(),
+        raw(json.dumps(BINANCE_PRINT)),
+        emit(3),  # buffered: the snapshot is held
+        release_snapshot(hold),
+        raw(json.dumps({**BINANCE_PRINT, "data": {**BINANCE_PRINT["data"], "t": 43}})),
+        emit(2),
+    ]
+
+    async def main() -> tuple[LiveSummary, list[tuple[int, int]], list[tuple[int, int]], Any]:
+        async with FakeBinance(market, [script]) as server:
+            server.snapshot_hold = hold
+            server.order_handler = lambda method, path, params: (400, {"code": -1, "msg": "no"})
+            path = node_config(
+                tmp_path,
+                mode,
+                BINANCE_INSTRUMENT
+                + strategy("BTCUSDT.BINANCE", send=False)
+                + f"""
+[[venues]]
+adapter = "binance"
+instruments = ["BTCUSDT.BINANCE"]
+[venues.settings]
+ws_url = "{server.ws_url}"
+rest_url = "{server.rest_url}"
+{FAST_RECONNECT}
+""",
+                currency="USDT",
+            )
+            session = LiveSession(
+                load_config(path),
+                environ={"BINANCE_API_KEY": server.api_key, "BINANCE_API_SECRET": server.secret},
+            )
+            session.recover()
+            stop = asyncio.Event()
+            runner = asyncio.create_task(session.run(stop=stop))
+            book = session.node.cache.book("BTCUSDT.BINANCE")
+            while (book.levels(0), book.levels(1)) != market.expected_levels():
+                await asyncio.sleep(0.01)
+            stop.set()
+            await runner
+            summary = session.summary()
+            trade = session.node.cache.trade("BTCUSDT.BINANCE")
+            session.close()
+            return summary, book.levels(0), book.levels(1), trade
+
+    summary, bids, asks, trade = asyncio.run(asyncio.wait_for(main(), 20))
+    assert (bids, asks) == market.expected_levels()
+    counters = summary.venues["BINANCE"]
+    assert (counters["malformed"], counters["gaps"]) == (0, 0)
+    assert trade is not None
+    assert trade.trade_id == "43"

@@ -323,32 +323,36 @@ class NodeMarketData:
     changed (``top()``: 0 for an empty side) and publishes ``data.book.{id}``.
 
     In paper mode ``paper_venue`` (a simulated book venue) gets every book change and trade
-    first, at the local time it was received (kept non-decreasing), so paper orders rest in
-    and trade against the live book."""
+    first, so paper orders rest in and trade against the live book.
+
+    The node (and the paper venue) see data at the local time it was received, kept
+    non-decreasing: a depth update buffered while a snapshot was fetched is applied after the
+    snapshot though received before it, and neither the emulator nor the venue goes back in
+    time."""
 
     def __init__(self, node: TradingNode, paper_venue: BookVenueFeed | None = None) -> None:
         self.node = node
         self.paper_venue = paper_venue
-        self._venue_ts = 0
+        self._ts = 0
         self._tops: dict[str, tuple[int, int, int, int]] = {}
         self.valid: dict[str, bool] = {}
 
-    def _venue_time(self, ts: int) -> int:
-        self._venue_ts = max(self._venue_ts, ts)
-        return self._venue_ts
+    def _time(self, ts: int) -> int:
+        self._ts = max(self._ts, ts)
+        return self._ts
 
     def mark_venue_time(self, ts: int) -> None:
         """The paper venue's time was moved to ``ts`` (a clock tick without data): what is fed
-        to it later is stamped no earlier."""
-        self._venue_ts = max(self._venue_ts, ts)
+        later is stamped no earlier."""
+        self._time(ts)
 
     def on_book(
         self, instrument_id: str, changes: Sequence[LevelChange], ts_event: int, ts_init: int
     ) -> None:
         self.valid[instrument_id] = True
+        ts = self._time(ts_init)
         venue = self.paper_venue
         if venue is not None:
-            ts = self._venue_time(ts_init)
             for sequence, (side, price, quantity) in enumerate(changes):
                 venue.on_book_delta(
                     BookDelta(instrument_id, side, price, quantity, sequence, ts, ts)
@@ -360,9 +364,9 @@ class NodeMarketData:
             # The book's top is the instrument's quote: the cache's reference price (market
             # orders are checked against it) follows the book, not only the venue's ticker.
             self._tops[instrument_id] = top
-            node.cache.update_quote(Quote(instrument_id, *top, ts_event, ts_init))
+            node.cache.update_quote(Quote(instrument_id, *top, ts_event, ts))
         bid_price, _, ask_price, _ = top
-        node.execution.on_price(instrument_id, bid_price or None, ask_price or None, None, ts_init)
+        node.execution.on_price(instrument_id, bid_price or None, ask_price or None, None, ts)
         node.bus.publish(f"data.book.{instrument_id}", instrument_id)
 
     def on_book_invalid(self, instrument_id: str, reason: str) -> None:
@@ -370,12 +374,17 @@ class NodeMarketData:
         logger.warning("%s: book invalid until resynchronised (%s)", instrument_id, reason)
 
     def on_quote(self, quote: Quote) -> None:
+        ts = self._time(quote.ts_init)
+        if ts != quote.ts_init:
+            quote = msgspec.structs.replace(quote, ts_init=ts)
         self.node.process_quote(quote)
 
     def on_trade(self, trade: Trade) -> None:
+        ts = self._time(trade.ts_init)
         if self.paper_venue is not None:
-            ts = self._venue_time(trade.ts_init)
             self.paper_venue.on_trade(msgspec.structs.replace(trade, ts_event=ts))
+        if ts != trade.ts_init:
+            trade = msgspec.structs.replace(trade, ts_init=ts)
         self.node.process_trade(trade)
 
 

@@ -98,6 +98,7 @@ def attach_venue(
 ) -> AttachedVenue:
     """Adds the venue a ``[[venues]]`` table describes to ``node`` in ``mode``; keys come from
     ``environ`` (default: the process environment)."""
+    # Each adapter is imported when a config names it: each needs its package's extra.
     settings = entry.adapter_settings()
     if entry.adapter == "binance":
         from hftcore.venues.binance import BinanceConfig, attach_binance

@@ -10,7 +10,10 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hftcore.node.config import VenueConfig
 
 
 def _positive(text: str) -> int:
@@ -134,6 +137,24 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--recovered", type=Path, help="write the state after recovery here")
     _add_quiet(paper)
 
+    live = commands.add_parser(
+        "live",
+        help="paper or live trading on the config's venue adapters (Alpaca, Binance, Kraken, FIX)",
+        description="Connects the config's [[venues]] adapters (market data, and orders in "
+        "live mode; in paper mode orders fill at a simulated venue fed by the live data), runs "
+        "the config's strategies and stores every event; a restart with the same store "
+        "recovers. Keys come from the environment only. Stops on SIGINT, SIGTERM or "
+        "--duration (docs/venues.md).",
+    )
+    live.add_argument("--config", type=Path, required=True, help="node config (TOML)")
+    live.add_argument("--duration", type=float, help="stop after this many seconds")
+    live.add_argument(
+        "--store",
+        help="event store: a SQLite file, sqlite:///PATH or postgresql://... "
+        "(default: data_dir/events.sqlite)",
+    )
+    live.add_argument("--summary", type=Path, help="write the final state as JSON here")
+
     compare = commands.add_parser(
         "compare",
         help="compare a recorded paper session with a backtest of the same bars, fill by fill",
@@ -156,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", type=Path, help="write the whole comparison as JSON here")
 
     for name, sentence in (
-        ("kill", "engage the kill switch of a running paper node: cancel all, block orders"),
+        ("kill", "engage the kill switch of a running node: cancel all, block orders"),
         ("reset", "reset a running node's kill switch and breakers (token from the environment)"),
     ):
         control = commands.add_parser(name, help=sentence)
@@ -222,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backtest(args)
     if args.command == "paper":
         return _paper(args)
+    if args.command == "live":
+        return _live(args)
     if args.command == "compare":
         return _compare(args)
     if args.command in ("kill", "reset"):
@@ -366,6 +389,53 @@ def _paper(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    from hftcore.console import key_value_table, make_console
+    from hftcore.errors import HftcoreError
+    from hftcore.node.config import load_config
+    from hftcore.node.live import LiveSession, run_live
+
+    console = make_console()
+    try:
+        config = load_config(args.config)
+        session = LiveSession(config, store=args.store)
+        console.print(
+            key_value_table(
+                f"hftcore live: {config.node.mode} mode",
+                {f"venue {entry.venue}": _venue_line(entry) for entry in config.venues},
+            )
+        )
+        summary = run_live(session, duration_s=args.duration, summary_path=args.summary)
+    except HftcoreError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    filled = sum(1 for _, lots in summary.orders.values() if lots)
+    console.print(
+        key_value_table(
+            "Live session",
+            {
+                "mode": summary.mode,
+                "orders": len(summary.orders),
+                "orders with fills": filled,
+                "events stored": summary.last_seq,
+                **{f"position {key}": lots for key, lots in summary.positions.items()},
+            },
+        )
+    )
+    for venue, counters in summary.venues.items():
+        console.print(key_value_table(f"Venue {venue}", counters))
+    return 0
+
+
+def _venue_line(entry: VenueConfig) -> str:
+    parts: list[str] = [entry.adapter]
+    if entry.instruments:
+        parts.append(f"trades {', '.join(entry.instruments)}")
+    if entry.feed_only:
+        parts.append(f"feeds {', '.join(entry.feed_only)}")
+    return "; ".join(parts)
 
 
 def _compare(args: argparse.Namespace) -> int:

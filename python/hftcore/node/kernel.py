@@ -190,15 +190,17 @@ class TradingNode:
         self.execution.on_time(ts)
 
     def process_quote(self, quote: Quote) -> None:
+        # The node's time is when it saw the data (ts_init): a live venue's own stamps
+        # (ts_event) can be earlier than data the node saw before.
         self.cache.update_quote(quote)
         self.execution.on_price(
-            quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_event
+            quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_init
         )
         self.bus.publish(f"data.quotes.{quote.instrument_id}", quote)
 
     def process_trade(self, trade: Trade) -> None:
         self.cache.update_trade(trade)
-        self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_event)
+        self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_init)
         self.bus.publish(f"data.trades.{trade.instrument_id}", trade)
 
     def process_bar(self, bar: Bar) -> None:
@@ -211,7 +213,7 @@ class TradingNode:
         venue, topics = route
         venue.on_bar(bar)
         self.cache.update_bar(bar)
-        self.execution.on_price(instrument_id, None, None, bar.close, bar.ts_event)
+        self.execution.on_price(instrument_id, None, None, bar.close, bar.ts_init)
         topic = topics.get(bar.bar_type)
         if topic is None:
             topic = topics[bar.bar_type] = f"data.bars.{instrument_id}.{bar.bar_type}"

@@ -57,8 +57,7 @@ RESTARTS_KEY = "paper.restarts"
 """The replay positions (``paper.next_bar``) at which the session was recovered and resumed."""
 PAPER_VENUE = "SIM"
 
-# Sent to the venue and not known to be closed: the venue had these orders when the node died.
-_AT_VENUE = frozenset(
+AT_VENUE = frozenset(
     {
         OrderStatus.SUBMITTED,
         OrderStatus.ACCEPTED,
@@ -68,6 +67,8 @@ _AT_VENUE = frozenset(
         OrderStatus.TRIGGERED,
     }
 )
+"""Sent to the venue and not known to be closed: the venue had these orders when the node
+stopped."""
 
 
 class PaperVenue(BarVenue):
@@ -86,7 +87,7 @@ class PaperVenue(BarVenue):
         next_id = max(used_ids, default=0) + 1
         restored = 0
         for order in oms.orders(open_only=True):
-            if order.status not in _AT_VENUE or order.instrument_id not in self._listings:
+            if order.status not in AT_VENUE or order.instrument_id not in self._listings:
                 continue
             known = order.venue_order_id
             if known is not None and known.isdigit():
@@ -365,6 +366,7 @@ def run_paper(
 
 
 __all__ = [
+    "AT_VENUE",
     "BAR_STAMP_PREFIX",
     "PAPER_VENUE",
     "REPLAY_POSITION_KEY",

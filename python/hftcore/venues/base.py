@@ -139,6 +139,28 @@ class ClientOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoredOrder:
+    """An order the event log says a live venue was working when the node stopped, as a
+    restarted node gives it back to the venue's client (``restore_order``) so that what the
+    venue reports about it later is recognised: its current terms, what the log has of its
+    fills (``(trade_id, price ticks, lots)``) and the venue's id of it (None: never
+    acknowledged)."""
+
+    strategy_id: str
+    client_order_id: str
+    spec: OrderSpec
+    """The order's terms now (modifications applied)."""
+    submitted_ts: int
+    venue_order_id: str | None
+    fills: tuple[tuple[str, int, int], ...] = ()
+    triggered: bool = False
+
+    @property
+    def filled(self) -> int:
+        return sum(lots for _, _, lots in self.fills)
+
+
+@dataclass(frozen=True, slots=True)
 class BookReplay:
     """Outcome of a bulk market-data call: the events it produced (already given to the sink,
     in the same order) and the local time at which each input record is seen."""
@@ -506,6 +528,37 @@ class VenueClient(ABC):
             price=spec.price,
             trigger_price=spec.trigger_price,
         )
+
+    def _adopt(self, restored: RestoredOrder, venue_order_id: int | None = None) -> ClientOrder:
+        """Registers an order a restarted node gives back (see :class:`RestoredOrder`) without
+        sending or emitting anything; ``venue_order_id`` is this client's integer id of it
+        (default: a fresh one). Live clients call it from their ``restore_order``."""
+        _require_id(restored.client_order_id, "client_order_id")
+        check_order_spec(restored.spec)
+        self._listing(restored.spec.instrument_id)
+        if restored.client_order_id in self._orders:
+            raise InvalidValue(
+                "DUPLICATE_CLIENT_ORDER_ID",
+                f"client order id {restored.client_order_id!r} is already known to venue "
+                f"{self.venue}",
+            )
+        spec = restored.spec
+        order = ClientOrder(
+            strategy_id=restored.strategy_id,
+            client_order_id=restored.client_order_id,
+            venue_order_id=next(self._venue_ids) if venue_order_id is None else venue_order_id,
+            spec=spec,
+            submitted_ts=restored.submitted_ts,
+            quantity=int(spec.quantity),
+            price=spec.price,
+            trigger_price=spec.trigger_price,
+            filled=restored.filled,
+            accepted=restored.venue_order_id is not None,
+            triggered=restored.triggered,
+        )
+        self._orders[order.client_order_id] = order
+        self._by_venue_id[order.venue_order_id] = order
+        return order
 
     def _submit_prepared(self, order: ClientOrder, ts: int) -> None:
         order.venue_order_id = next(self._venue_ids)

@@ -16,7 +16,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -25,6 +25,7 @@ import msgspec
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
 from hftcore.model.data import BookDelta, Quote, Trade
+from hftcore.venues.assembly import Mode, node_listings
 from hftcore.venues.base import ClientOrder, EventSink, VenueClient
 from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
 
@@ -40,10 +41,6 @@ except ImportError as missing:
     raise ImportError(LIVE_EXTRA_HINT) from missing
 
 logger = logging.getLogger(__name__)
-
-Mode = Literal["paper", "live"]
-"""``paper``: market data from the venue, orders to a simulated venue fed by that data;
-``live``: market data and orders at the venue."""
 
 LevelChange = tuple[int, int, int]
 """``(side, price ticks, quantity lots)``: the quantity now at a price (0: level gone)."""
@@ -371,27 +368,36 @@ class NodeMarketData:
     changed (``top()``: 0 for an empty side) and publishes ``data.book.{id}``.
 
     In paper mode ``paper_venue`` (a simulated book venue) gets every book change and trade
-    first, at the local time it was received (kept non-decreasing), so paper orders rest in
-    and trade against the live book."""
+    first, so paper orders rest in and trade against the live book.
+
+    The node (and the paper venue) see data at the local time it was received, kept
+    non-decreasing: a depth update buffered while a snapshot was fetched is applied after the
+    snapshot though received before it, and neither the emulator nor the venue goes back in
+    time."""
 
     def __init__(self, node: TradingNode, paper_venue: BookVenueFeed | None = None) -> None:
         self.node = node
         self.paper_venue = paper_venue
-        self._venue_ts = 0
+        self._ts = 0
         self._tops: dict[str, tuple[int, int, int, int]] = {}
         self.valid: dict[str, bool] = {}
 
-    def _venue_time(self, ts: int) -> int:
-        self._venue_ts = max(self._venue_ts, ts)
-        return self._venue_ts
+    def _time(self, ts: int) -> int:
+        self._ts = max(self._ts, ts)
+        return self._ts
+
+    def mark_venue_time(self, ts: int) -> None:
+        """The paper venue's time was moved to ``ts`` (a clock tick without data): what is fed
+        later is stamped no earlier."""
+        self._time(ts)
 
     def on_book(
         self, instrument_id: str, changes: Iterable[LevelChange], ts_event: int, ts_init: int
     ) -> None:
         self.valid[instrument_id] = True
+        ts = self._time(ts_init)
         venue = self.paper_venue
         if venue is not None:
-            ts = self._venue_time(ts_init)
             for sequence, (side, price, quantity) in enumerate(changes):
                 venue.on_book_delta(
                     BookDelta(instrument_id, side, price, quantity, sequence, ts, ts)
@@ -403,9 +409,9 @@ class NodeMarketData:
             # The book's top is the instrument's quote: the cache's reference price (market
             # orders are checked against it) follows the book, not only the venue's ticker.
             self._tops[instrument_id] = top
-            node.cache.update_quote(Quote(instrument_id, *top, ts_event, ts_init))
+            node.cache.update_quote(Quote(instrument_id, *top, ts_event, ts))
         bid_price, _, ask_price, _ = top
-        node.execution.on_price(instrument_id, bid_price or None, ask_price or None, None, ts_init)
+        node.execution.on_price(instrument_id, bid_price or None, ask_price or None, None, ts)
         node.bus.publish(f"data.book.{instrument_id}", instrument_id)
 
     def on_book_invalid(self, instrument_id: str, reason: str) -> None:
@@ -413,12 +419,17 @@ class NodeMarketData:
         logger.warning("%s: book invalid until resynchronised (%s)", instrument_id, reason)
 
     def on_quote(self, quote: Quote) -> None:
+        ts = self._time(quote.ts_init)
+        if ts != quote.ts_init:
+            quote = msgspec.structs.replace(quote, ts_init=ts)
         self.node.process_quote(quote)
 
     def on_trade(self, trade: Trade) -> None:
+        ts = self._time(trade.ts_init)
         if self.paper_venue is not None:
-            ts = self._venue_time(trade.ts_init)
             self.paper_venue.on_trade(msgspec.structs.replace(trade, ts_event=ts))
+        if ts != trade.ts_init:
+            trade = msgspec.structs.replace(trade, ts_init=ts)
         self.node.process_trade(trade)
 
 
@@ -731,6 +742,23 @@ class LiveAdapter:
             if isinstance(outcome, Exception):
                 raise outcome
 
+    def counters(self) -> dict[str, int]:
+        """What the market data feed saw (:class:`FeedCounters`)."""
+        return asdict(self.feed.counters)
+
+    def on_clock_tick(self, ts: int) -> None:
+        """Paper: the simulated venue moves to ``ts`` (orders in flight arrive in a quiet
+        market), and what the feed gives it later is stamped no earlier. Live: nothing."""
+        if isinstance(self.venue, SimulatedBookVenue):
+            self.handler.mark_venue_time(ts)
+            self.venue.advance_to(ts)
+
+    async def wait_ready(self) -> None:
+        """Waits until orders can go out: the order connection is up (live; paper orders
+        need none)."""
+        if isinstance(self.venue, LiveVenueClient):
+            await self.venue.session.connected.wait()
+
 
 def attach_adapter(
     node: TradingNode,
@@ -757,18 +785,6 @@ def attach_adapter(
     node.add_venue(venue, client)
     books = {instrument_id: node.cache.book(instrument_id) for instrument_id in instrument_ids}
     return LiveAdapter(mode, feed(list(listings), handler, books), handler, client)
-
-
-def node_listings(node: TradingNode, instrument_ids: Sequence[str]) -> dict[Instrument, str]:
-    """``{instrument: quote currency}`` of ``instrument_ids`` as the node configures them
-    (``ConfigError`` ``UNKNOWN_INSTRUMENT`` for one it does not)."""
-    entries = {entry.instrument_id: entry.quote_currency for entry in node.config.instruments}
-    missing = [iid for iid in instrument_ids if iid not in entries]
-    if missing:
-        raise ConfigError("UNKNOWN_INSTRUMENT", f"instruments not in the node config: {missing}")
-    if not instrument_ids:
-        raise ConfigError("INVALID_CONFIG", "a venue adapter needs at least one instrument")
-    return {node.cache.instrument(iid): entries[iid] for iid in instrument_ids}
 
 
 __all__ = [

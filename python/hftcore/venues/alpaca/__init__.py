@@ -5,6 +5,7 @@
   and orders; ``trade_updates`` mapped into model order events.
 * :class:`AlpacaMarketData`: trades, quotes and minute bars into model events.
 * :func:`download_bars` / :func:`import_bars`: historical bars into the Parquet data catalog.
+* :func:`attach_alpaca`: both on a trading node, in paper or live mode.
 
 Keys come from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY`` only. See ``docs/venues-alpaca.md``.
 """
@@ -31,21 +32,31 @@ from hftcore.venues.alpaca.market_data import (
     MarketDataHandler,
     MarketDataStats,
 )
+from hftcore.venues.alpaca.node import (
+    AlpacaAdapter,
+    AlpacaNodeFeed,
+    AlpacaPaperVenue,
+    attach_alpaca,
+)
 
 __all__ = [
     "BAR_TYPE",
     "KEY_ID_VARIABLE",
     "SECRET_KEY_VARIABLE",
     "AlpacaAccount",
+    "AlpacaAdapter",
     "AlpacaConfig",
     "AlpacaCredentials",
     "AlpacaMarketData",
+    "AlpacaNodeFeed",
+    "AlpacaPaperVenue",
     "AlpacaPosition",
     "AlpacaStats",
     "AlpacaVenue",
     "HistoricalBars",
     "MarketDataHandler",
     "MarketDataStats",
+    "attach_alpaca",
     "download_bars",
     "import_bars",
     "load_alpaca_config",

@@ -53,7 +53,13 @@ from hftcore.venues.alpaca.wire import (
     WireTradeUpdate,
     decimal_of,
 )
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
+from hftcore.venues.base import (
+    ClientOrder,
+    EventSink,
+    RestoredOrder,
+    VenueCapabilities,
+    VenueClient,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +192,8 @@ class AlpacaVenue(VenueClient):
         self._filled_value: dict[str, Decimal] = {}
         self._unmatched: dict[str, list[WireTradeUpdate]] = {}
         self._replacements = itertools.count(1)
+        self._resync_on_open = False
+        """Set by :meth:`restore_order`: the first stream connection resyncs too."""
 
     # ----- contract -------------------------------------------------------------------------
 
@@ -257,6 +265,25 @@ class AlpacaVenue(VenueClient):
             await stop_stream(self._stream, self._stream_task)
             self._stream_task = None
         self._executor.shutdown(wait=True)
+
+    def restore_order(self, restored: RestoredOrder) -> None:
+        """Takes back an order a restarted node's log says Alpaca has (nothing is sent): its
+        Alpaca id, the execution ids and value of its logged fills are known again, and once
+        the trading stream is open it is resynchronised (:meth:`resync`), which reports what
+        happened to it while the node was down."""
+        order = self._adopt(restored)
+        instrument = self._listing(order.instrument_id).instrument
+        self._executions.update(trade_id for trade_id, _, _ in restored.fills)
+        self._filled_value[order.client_order_id] = sum(
+            (
+                Decimal(instrument.ticks_to_str(price)) * Decimal(instrument.lots_to_str(lots))
+                for _, price, lots in restored.fills
+            ),
+            Decimal(0),
+        )
+        if restored.venue_order_id is not None:
+            self._link(order, restored.venue_order_id)
+        self._resync_on_open = True
 
     # ----- queries (REST, off the loop) -------------------------------------------------------
 
@@ -792,7 +819,8 @@ class AlpacaVenue(VenueClient):
     # ----- resync after a reconnect ---------------------------------------------------------
 
     def _on_stream_open(self, connections: int) -> None:
-        if connections > 1:
+        if connections > 1 or self._resync_on_open:
+            self._resync_on_open = False
             self.resync()
 
     def resync(self) -> None:

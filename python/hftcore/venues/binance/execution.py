@@ -5,9 +5,11 @@ them from the user data stream (``executionReport``), turned into the node's ord
 Commands are queued and sent one at a time, in the order given (a cancel never overtakes its
 order), each after a token of the order-rate bucket. The REST answer and the stream both
 report an acceptance or a cancel; whichever comes first is the event, the other is ignored.
-Venue order ids are Binance's ``orderId``. After the user stream reconnects, every order still
+Venue order ids are Binance's ``orderId``. Whenever the user stream connects, every order still
 open is queried (``GET /api/v3/order``): fills the stream missed are rebuilt from
-``GET /api/v3/myTrades`` (by trade id), and a close it missed is reported.
+``GET /api/v3/myTrades`` (by trade id), and a close it missed is reported. A restarted node gives
+its working orders back with :meth:`BinanceExecution.restore_order`; they are queried the same
+way on the first connection.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderFilled
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities
+from hftcore.venues.base import ClientOrder, EventSink, RestoredOrder, VenueCapabilities
 from hftcore.venues.binance.config import BinanceConfig
 from hftcore.venues.binance.rest import BinanceRest, Params
 from hftcore.venues.binance.wire import (
@@ -99,6 +101,8 @@ class BinanceExecution(LiveVenueClient):
         }
         self._by_symbol = {config.symbol(iid): iid for iid in self._listings}
         self._trade_ids: set[str] = set()
+        self._unconfirmed: set[str] = set()
+        """Restored orders whose submit was never answered: asked for on the next connection."""
         self.session = _UserStream(self, rng)
         self.counters = self.session.counters
         self._capabilities = VenueCapabilities(
@@ -116,6 +120,32 @@ class BinanceExecution(LiveVenueClient):
     async def stop(self) -> None:
         await super().stop()
         await self.rest.close()
+
+    def restore_order(self, restored: RestoredOrder) -> None:
+        """Takes back an order a restarted node's log says Binance has (nothing is sent): the
+        trade ids of its logged fills are never reported again, and on the next user stream
+        connection it is queried like every open order; one never acknowledged is looked up
+        first (unknown to Binance: rejected ``NOT_CONFIRMED_BEFORE_RESTART``)."""
+        known = restored.venue_order_id
+        order = self._adopt(restored, int(known) if known is not None and known.isdigit() else None)
+        self._trade_ids.update(trade_id for trade_id, _, _ in restored.fills)
+        if not order.accepted:
+            self._unconfirmed.add(order.client_order_id)
+
+    async def confirm_restored_orders(self) -> None:
+        """Looks up the restored orders whose submit was never answered (see
+        :meth:`restore_order`)."""
+        for client_order_id in sorted(self._unconfirmed):
+            self._unconfirmed.discard(client_order_id)
+            order = self._orders[client_order_id]
+            if not order.closed:
+                await self._resolve_unknown_submit(
+                    order,
+                    VenueRequestError(
+                        "NOT_CONFIRMED_BEFORE_RESTART",
+                        "the node stopped before Binance answered this order",
+                    ),
+                )
 
     # ----- VenueClient hooks ------------------------------------------------------------------
 
@@ -532,8 +562,8 @@ class _UserStream(WebSocketSession):
         if not self._keeping_alive:
             self._keeping_alive = True
             self.spawn(self._keep_alive())
-        if self.counters.connects > 1:
-            await self.execution.reconcile_open_orders()
+        await self.execution.confirm_restored_orders()
+        await self.execution.reconcile_open_orders()
 
     def on_frame(self, frame: Frame, ts_init: int) -> None:
         self.execution.on_user_frame(frame, ts_init)

@@ -25,7 +25,13 @@ from hftcore.model.events import (
 )
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities, VenueClient
+from hftcore.venues.base import (
+    ClientOrder,
+    EventSink,
+    RestoredOrder,
+    VenueCapabilities,
+    VenueClient,
+)
 from hftcore.venues.fix.codec import BadTagValue, Field, FixMessage, Tag
 from hftcore.venues.fix.config import FixSessionConfig
 from hftcore.venues.fix.orders import (
@@ -165,6 +171,19 @@ class FixVenueClient(VenueClient):
             self._runner = None
         await self.session.logout()
         self.session.store.close()
+
+    def restore_order(self, restored: RestoredOrder) -> None:
+        """Takes back an order a restarted node's log says the venue has (nothing is sent):
+        ExecutionReports of it, resent by the venue for the sequence gap or new, apply to it,
+        and ExecIDs of its logged fills are not applied again. Its cancel and replace requests
+        are numbered from the session's next MsgSeqNum, above any number used before the
+        restart (unless the session resets its numbers on logon)."""
+        order = self._adopt(restored)
+        client_order_id = order.client_order_id
+        self._by_cl_ord_id[client_order_id] = order
+        self._current_cl_ord_id[client_order_id] = client_order_id
+        self._request_numbers[client_order_id] = self.session.next_sender_seq
+        self._executions.update(trade_id for trade_id, _, _ in restored.fills)
 
     # ----- VenueClient hooks --------------------------------------------------------------
 

@@ -10,7 +10,9 @@ command by ``req_id``. The response and the executions channel both tell an
 acceptance; the first is the event. Venue order ids are Kraken's ``order_id``. On reconnection
 the executions snapshot reports the orders still open (``snap_orders``: one we sent and never
 heard of is accepted from it) and the latest fills (``snap_trades``: those missed while
-disconnected are reported; each fill once, by trade id).
+disconnected are reported; each fill once, by trade id). A restarted node gives its working
+orders back with :meth:`KrakenExecution.restore_order`; the first snapshot does the same for
+them.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.events import OrderAccepted, OrderFilled
 from hftcore.model.money import to_money
 from hftcore.model.orders import OrderType, PostOnly, TimeInForce
-from hftcore.venues.base import ClientOrder, EventSink, VenueCapabilities
+from hftcore.venues.base import ClientOrder, EventSink, RestoredOrder, VenueCapabilities
 from hftcore.venues.kraken.config import KrakenConfig
 from hftcore.venues.kraken.market_data import timestamp_ns
 from hftcore.venues.kraken.wire import (
@@ -130,6 +132,15 @@ class KrakenExecution(LiveVenueClient):
 
     def kraken_order_id(self, client_order_id: str) -> str | None:
         return self._kraken_ids.get(client_order_id)
+
+    def restore_order(self, restored: RestoredOrder) -> None:
+        """Takes back an order a restarted node's log says Kraken has (nothing is sent): its
+        Kraken order id and the trade ids of its logged fills are known again, so the next
+        executions snapshot and updates apply to it and no fill is reported twice."""
+        self._adopt(restored)
+        if restored.venue_order_id is not None:
+            self._kraken_ids[restored.client_order_id] = restored.venue_order_id
+        self._trade_ids.update(trade_id for trade_id, _, _ in restored.fills)
 
     async def fetch_token(self) -> str:
         """A WebSocket token from ``GetWebSocketsToken`` (signed with ``API-Sign``)."""

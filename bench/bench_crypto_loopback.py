@@ -14,7 +14,8 @@ arrived, so each sample is one tick's latency, not queueing. Two numbers per tic
   limiter, encoding).
 
 The local server runs in the same process and event loop as the node, so its work is in the
-loopback numbers, and can delay the order client's task (the order path) too.
+loopback numbers, and can delay the order client's task (the order path) too. The loop is the
+one ``hftcore live`` and ``hftcore paper`` run on: uvloop's when installed (the ``live`` extra).
 
 Percentiles are exact (every sample kept). The run asserts correctness too: one order per
 update, in order, each with its own client order id, and the node's book equal to the market's.
@@ -35,6 +36,7 @@ import pytest
 from hftcore.node.clock import LiveClock
 from hftcore.node.config import parse_config
 from hftcore.node.kernel import TradingNode
+from hftcore.node.paper import new_event_loop
 from hftcore.node.strategy import Strategy
 from hftcore.venues.kraken import KrakenConfig, KrakenExecution, attach_kraken
 from hftcore.venues.live import RateLimit, ReconnectPolicy
@@ -187,7 +189,9 @@ def run_loopback() -> dict[str, Any]:
                 "counters": adapter.feed.counters,
             }
 
-    return asyncio.run(main())
+    # The loop the live and paper runners use (uvloop when installed), so the product is measured.
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main())
 
 
 def percentiles(samples_ns: list[int]) -> dict[str, float]:

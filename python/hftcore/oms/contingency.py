@@ -112,6 +112,11 @@ class ContingencyManager:
         self._children: dict[str, list[str]] = {}
         self._groups: dict[str, _Group] = {}
 
+    def follows(self, client_order_id: str) -> bool:
+        """Whether the order is a member of a list (for any other order :meth:`on_event`
+        has nothing to do)."""
+        return client_order_id in self._links
+
     def is_held(self, client_order_id: str) -> bool:
         """Whether the order is held here (a child waiting for its parent's fill)."""
         link = self._links.get(client_order_id)
@@ -135,19 +140,22 @@ class ContingencyManager:
         whose parent has filled), nothing if it is held, an ``OrderCanceled`` if its list is
         already over, or an ``OrderDenied`` (``UNKNOWN_PARENT_ORDER``,
         ``INVALID_CONTINGENCY``) if it does not fit its list."""
-        if not isinstance(order, Order) or self._orders.order(order.client_order_id) is not order:
+        if not isinstance(order, Order):
+            raise InvalidValue("UNKNOWN_ORDER", "register takes an order of the OrderManager")
+        client_order_id = order.client_order_id
+        if self._orders.order(client_order_id) is not order:
             raise InvalidValue("UNKNOWN_ORDER", "register takes an order of the OrderManager")
         if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
             raise InvalidValue("INVALID_TIMESTAMP", f"ts must be an int >= 0 (ns), got {ts!r}")
-        if order.client_order_id in self._registered:
-            raise InvalidValue("ALREADY_REGISTERED", f"order {order.client_order_id} is registered")
+        if client_order_id in self._registered:
+            raise InvalidValue("ALREADY_REGISTERED", f"order {client_order_id} is registered")
         if order.status is not OrderStatus.INITIALIZED:
             raise InvalidValue(
                 "INVALID_STATE", f"only INITIALIZED orders register, not {order.status.name}"
             )
         spec = order.spec
         if spec.order_list_id is None:
-            self._registered.add(order.client_order_id)
+            self._registered.add(client_order_id)
             return OmsActions(commands=(_submit(order, spec, ts),))
         problem = self._list_problem(order)
         if problem is not None:

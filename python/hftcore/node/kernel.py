@@ -93,6 +93,8 @@ class TradingNode:
         self._on_error: dict[str, OnError] = {}
         self._failed: dict[str, BaseException] = {}
         self._bar_topics: dict[tuple[str, str], str] = {}
+        self._quote_topics: dict[str, str] = {}
+        self._trade_topics: dict[str, str] = {}
         self._started = False
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
@@ -116,8 +118,13 @@ class TradingNode:
         self.strategies[strategy.strategy_id] = strategy
         self._on_error[strategy.strategy_id] = on_error
         sid = strategy.strategy_id
-        self.bus.subscribe(f"events.order.{sid}", self._guarded(strategy, self._order_event))
-        self.bus.subscribe(f"events.fill.{sid}", self._guarded(strategy, strategy.on_fill))
+        # A callback the strategy leaves as the base class's does nothing: not called per event.
+        if type(strategy).on_order_event is not Strategy.on_order_event:
+            self.bus.subscribe(
+                f"events.order.{sid}", self._guarded(strategy, strategy.on_order_event)
+            )
+        if type(strategy).on_fill is not Strategy.on_fill:
+            self.bus.subscribe(f"events.fill.{sid}", self._guarded(strategy, strategy.on_fill))
         if self._started:
             self._call(strategy, strategy.on_start)
 
@@ -143,11 +150,6 @@ class TradingNode:
         self._guarded(strategy, lambda _message: callback())(None)
 
     # -- strategy isolation --------------------------------------------------------------
-
-    def _order_event(self, event: OrderEvent) -> None:
-        strategy = self.strategies.get(event.strategy_id)
-        if strategy is not None:
-            strategy.on_order_event(event)
 
     def _guarded(self, strategy: Strategy, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         strategy_id = strategy.strategy_id
@@ -188,16 +190,24 @@ class TradingNode:
         self.execution.on_time(ts)
 
     def process_quote(self, quote: Quote) -> None:
+        instrument_id = quote.instrument_id
         self.cache.update_quote(quote)
         self.execution.on_price(
-            quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_event
+            instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_event
         )
-        self.bus.publish(f"data.quotes.{quote.instrument_id}", quote)
+        topic = self._quote_topics.get(instrument_id)
+        if topic is None:
+            topic = self._quote_topics[instrument_id] = f"data.quotes.{instrument_id}"
+        self.bus.publish(topic, quote)
 
     def process_trade(self, trade: Trade) -> None:
+        instrument_id = trade.instrument_id
         self.cache.update_trade(trade)
-        self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_event)
-        self.bus.publish(f"data.trades.{trade.instrument_id}", trade)
+        self.execution.on_price(instrument_id, None, None, trade.price, trade.ts_event)
+        topic = self._trade_topics.get(instrument_id)
+        if topic is None:
+            topic = self._trade_topics[instrument_id] = f"data.trades.{instrument_id}"
+        self.bus.publish(topic, trade)
 
     def process_bar(self, bar: Bar) -> None:
         """A closed bar: the venue fills what the bar implies first, then strategies see it."""

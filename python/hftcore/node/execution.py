@@ -325,6 +325,12 @@ class ExecutionEngine:
                 )
             )
             return
+        if command.order.order_list_id is None:
+            # Outside any list the contingencies have nothing to hold or follow: the order may
+            # go as soon as its OrderInitialized is processed.
+            self._drain()
+            self._route_submit(command, ts)
+            return
         order = self.oms.order(command.client_order_id)
         if order is None:
             return

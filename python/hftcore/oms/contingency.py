@@ -20,14 +20,17 @@ Orders link through their spec: every order of a list shares ``order_list_id``.
   (``contingency="OCO"``): released on the entry's fill, the first to fill (or to end) cancels
   the other. :func:`make_bracket` builds the three submits.
 
-Register every created order (:meth:`ContingencyManager.register`) before anything of it is
-sent, then pass every order event applied to the ``OrderManager`` to
-:meth:`ContingencyManager.on_event`. Both return :class:`~hftcore.oms.actions.OmsActions`:
-local events for held orders (``OrderUpdated`` of a child's size, ``OrderCanceled`` with
-reason ``"OCO"`` or ``"OTO"``, ``OrderDenied`` of a malformed list member) and the commands to
-issue (``SubmitOrder`` of orders that may go now, ``CancelOrder`` / ``ModifyOrder`` of sent
-ones). Feeding the returned events back through ``on_event`` is safe: nothing is requested
-twice. Children must be submitted after their parent.
+Register every created order of a list (:meth:`ContingencyManager.register`) before anything
+of it is sent (an order outside any list may be registered too, and gets its own submit back,
+but needs nothing from this manager), then pass the order events applied to the
+``OrderManager`` to :meth:`ContingencyManager.on_event` (only those of list members,
+:meth:`ContingencyManager.follows`, can cause anything). Both return
+:class:`~hftcore.oms.actions.OmsActions`: local events for held orders (``OrderUpdated`` of a
+child's size, ``OrderCanceled`` with reason ``"OCO"`` or ``"OTO"``, ``OrderDenied`` of a
+malformed list member) and the commands to issue (``SubmitOrder`` of orders that may go now,
+``CancelOrder`` / ``ModifyOrder`` of sent ones). Feeding the returned events back through
+``on_event`` is safe: nothing is requested twice. Children must be submitted after their
+parent.
 """
 
 from __future__ import annotations

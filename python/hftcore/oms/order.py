@@ -245,7 +245,8 @@ def validate_spec(spec: OrderSpec, ts: int) -> None:
     business, not this check's."""
     if not isinstance(spec, OrderSpec):
         raise InvalidValue("INVALID_SPEC", f"expected an OrderSpec, got {type(spec).__name__}")
-    _require_text(spec.instrument_id, "INVALID_INSTRUMENT_ID", "instrument_id")
+    if type(spec.instrument_id) is not str or not spec.instrument_id:
+        _require_text(spec.instrument_id, "INVALID_INSTRUMENT_ID", "instrument_id")
     side, order_type, quantity = spec.side, spec.order_type, spec.quantity
     time_in_force, post_only = spec.time_in_force, spec.post_only
     # `type(v) in _CODE_TYPES or _is_int(v)` is `_is_int(v)`, without the call for the usual types.

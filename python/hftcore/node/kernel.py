@@ -38,6 +38,7 @@ from hftcore.node.cache import Cache
 from hftcore.node.clock import Clock, SimulatedClock
 from hftcore.node.config import NodeConfig
 from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
+from hftcore.node.heap import FROZEN_HEAP, freezes_heap
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
 from hftcore.oms.order import OrderStatus
@@ -93,11 +94,12 @@ class TradingNode:
         self._on_error: dict[str, OnError] = {}
         self._failed: dict[str, BaseException] = {}
         self._bar_topics: dict[tuple[str, str], str] = {}
-        self._quote_topics: dict[str, str] = {}
-        self._trade_topics: dict[str, str] = {}
         self._started = False
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
+        self._holds_frozen_heap = False
+        self._quote_topics: dict[str, str] = {}
+        self._trade_topics: dict[str, str] = {}
 
     # -- assembly ------------------------------------------------------------------------
 
@@ -136,15 +138,23 @@ class TradingNode:
         return self._failed.get(strategy_id)
 
     def start(self) -> None:
+        """Starts the strategies; then, as ``[node] gc`` says, freezes the heap
+        (:mod:`hftcore.node.heap`) so that what was built until now is not scanned again."""
         self._started = True
         for strategy in list(self.strategies.values()):
             self._call(strategy, strategy.on_start)
+        if not self._holds_frozen_heap and freezes_heap(self.config.node.gc, self.config.node.mode):
+            FROZEN_HEAP.hold()
+            self._holds_frozen_heap = True
 
     def stop(self) -> None:
         for strategy in list(self.strategies.values()):
             if self.is_running(strategy.strategy_id):
                 self._call(strategy, strategy.on_stop)
         self._started = False
+        if self._holds_frozen_heap:
+            FROZEN_HEAP.release()
+            self._holds_frozen_heap = False
 
     def _call(self, strategy: Strategy, callback: Callable[[], None]) -> None:
         self._guarded(strategy, lambda _message: callback())(None)

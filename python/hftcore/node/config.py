@@ -73,8 +73,9 @@ class NodeSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_currency: str = "USD"
     starting_balances: dict[str, str] = msgspec.field(default_factory=lambda: {"USD": "1000000"})
     gc: GcPolicy = "auto"
-    """Garbage collection while the node runs (:mod:`hftcore.node.heap`): ``auto`` freezes
-    the heap at start in paper and live mode."""
+    """Garbage collection while the node runs (:mod:`hftcore.node.heap`): by default no
+    collection starts inside a strategy callback, and paper and live nodes freeze the heap
+    they start with."""
 
 
 ReplayDataType = Literal["bars", "quotes", "trades", "l2_deltas", "l3_messages"]

@@ -1,19 +1,26 @@
 """What the node does about Python's cyclic garbage collector (``[node] gc`` in the config).
 
 CPython frees most objects by reference counting. Its cyclic collector runs on top: a young
-collection (generation 0) after every 700 net allocations of container objects, an older one
-(generation 1) every tenth of those, and now and then a full collection of every tracked
-object. Each is a pause of the thread whose allocation triggered it. Measured during the
-tick-to-order benchmark (``bench/RESULTS.md``): about 80 us per young collection, 1-2 ms per
-generation 1 collection, and 26-70 ms per full collection, growing with everything the process
-loaded before it started trading (modules, config, instruments, data).
+collection (generation 0) when the container objects allocated since the last one outnumber
+those freed by 700, an older one (generation 1) every tenth of those, and now and then a full
+collection of every tracked object. Each is a pause of the thread whose allocation triggered
+it, wherever that thread is. Measured during the tick-to-order benchmark (``bench/RESULTS.md``):
+about 80 us per young collection, 1-2 ms per generation 1 collection, and 26-70 ms per full
+collection, growing with everything the process loaded before it started trading.
 
-``freeze`` collects once when the node starts and then moves every object alive into CPython's
-permanent generation (:func:`gc.freeze`): what was built at start is never scanned again, so a
-full collection while the node runs scans only what was created since (13 ms instead of 32-70 ms
-in that benchmark). Young collections are unchanged. Cyclic garbage is still collected;
-objects frozen at start are freed by reference counting as usual, and go back to the collector
-when the node stops (:func:`gc.unfreeze`).
+Two measures, chosen by the policy:
+
+- **deferred**: no collection starts while a strategy handles an event (market data, order
+  events, fills), i.e. while it decides and its orders travel through the OMS and the risk gate
+  to the venue. The collector is paused for the callback; a collection that came due meanwhile
+  starts at the first allocation after it. The collections are the same, only no longer inside
+  a tick-to-order path. ``on_start`` / ``on_stop`` are not paused (they may run long).
+- **frozen**: deferred, and when the node starts it collects once and moves every object alive
+  into CPython's permanent generation (:func:`gc.freeze`): what was built before trading is
+  never scanned again, so a full collection while the node runs scans only what was created
+  since (13 ms instead of 26-70 ms in that benchmark). Objects frozen at start are still freed
+  by reference counting, and go back to the collector when the node stops
+  (:func:`gc.unfreeze`).
 """
 
 from __future__ import annotations
@@ -23,14 +30,19 @@ from typing import Literal
 
 from hftcore.errors import InvalidValue
 
-GcPolicy = Literal["auto", "python", "freeze"]
-"""``python``: CPython's collector as it is; ``freeze``: see the module docs; ``auto``:
-``freeze`` in paper and live mode, where pauses delay orders, ``python`` in backtests."""
+GcPolicy = Literal["auto", "python", "deferred", "frozen"]
+"""``python``: CPython's collector as it is; ``deferred`` and ``frozen``: see the module docs;
+``auto``: ``frozen`` in paper and live mode, ``deferred`` in backtests."""
+
+
+def defers_collections(policy: GcPolicy) -> bool:
+    """Whether no collection may start inside a strategy callback under this policy."""
+    return policy != "python"
 
 
 def freezes_heap(policy: GcPolicy, mode: str) -> bool:
     """Whether a node in ``mode`` with this policy freezes the heap when it starts."""
-    return policy == "freeze" or (policy == "auto" and mode in ("paper", "live"))
+    return policy == "frozen" or (policy == "auto" and mode in ("paper", "live"))
 
 
 class FrozenHeap:

@@ -12,6 +12,7 @@ open orders are handled as its config says (``stop``: left, ``stop_and_cancel``:
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from hftcore.node.cache import Cache
 from hftcore.node.clock import Clock, SimulatedClock
 from hftcore.node.config import NodeConfig
 from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
-from hftcore.node.heap import FROZEN_HEAP, freezes_heap
+from hftcore.node.heap import FROZEN_HEAP, defers_collections, freezes_heap
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
 from hftcore.oms.order import OrderStatus
@@ -157,20 +158,33 @@ class TradingNode:
             self._holds_frozen_heap = False
 
     def _call(self, strategy: Strategy, callback: Callable[[], None]) -> None:
-        self._guarded(strategy, lambda _message: callback())(None)
+        # on_start / on_stop may run long (loading, fitting): the collector keeps running.
+        self._guarded(strategy, lambda _message: callback(), defers_gc=False)(None)
 
     # -- strategy isolation --------------------------------------------------------------
 
-    def _guarded(self, strategy: Strategy, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    def _guarded(
+        self, strategy: Strategy, handler: Callable[[Any], None], *, defers_gc: bool = True
+    ) -> Callable[[Any], None]:
+        """``handler`` as the bus calls it: skipped once the strategy failed, its exception
+        isolated; with a deferring ``[node] gc`` policy no cyclic collection starts while it
+        runs (a collection that comes due starts after it, at the next allocation)."""
         strategy_id = strategy.strategy_id
+        pauses = defers_gc and defers_collections(self.config.node.gc)
 
         def call(message: Any) -> None:
             if strategy_id in self._failed:
                 return
+            paused = pauses and gc.isenabled()  # a collector someone disabled stays disabled
+            if paused:
+                gc.disable()
             try:
                 handler(message)
             except Exception as error:  # isolation is the point: log it and stop the strategy
                 self._fail(strategy, error)
+            finally:
+                if paused:
+                    gc.enable()
 
         return call
 

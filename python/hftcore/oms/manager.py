@@ -158,7 +158,8 @@ class OrderManager:
         )
 
     def _register(self, order: Order) -> None:
-        self._orders[order.client_order_id] = self._open[order.client_order_id] = order
+        self._orders[order.client_order_id] = order
+        self._open[order.client_order_id] = order
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -195,9 +196,7 @@ class OrderManager:
 
     def _apply_initialized(self, event: OrderInitialized) -> Order:
         existing = self._orders.get(event.client_order_id)
-        if existing is not None and (
-            existing.initialized is event or existing.initialized == event
-        ):
+        if existing is not None and existing.initialized == event:
             return existing
         if self.is_taken(event.client_order_id):
             raise InvalidValue(

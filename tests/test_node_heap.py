@@ -37,9 +37,9 @@ def node(**section: Any) -> TradingNode:
     return TradingNode(parse_config({"node": section}, environ={}))
 
 
-def quoted_node(policy: str, strategy: Strategy) -> TradingNode:
-    """A backtest node trading A.SIM on a matching venue, with ``strategy`` on it."""
-    config = {"node": {"gc": policy}, "instruments": [instrument_config("A.SIM")]}
+def quoted_node(policy: str, strategy: Strategy, mode: str = "backtest") -> TradingNode:
+    """A node trading A.SIM on a matching venue, with ``strategy`` on it."""
+    config = {"node": {"gc": policy, "mode": mode}, "instruments": [instrument_config("A.SIM")]}
     trading = TradingNode(parse_config(config, environ={}))
     venue = MatchingVenue("SIM", {trading.cache.instrument("A.SIM"): "USD"}, MatchingEngine())
     trading.add_venue("SIM", venue)
@@ -91,11 +91,14 @@ def collections() -> int:
     return sum(generation["collections"] for generation in gc.get_stats())
 
 
-@pytest.mark.parametrize("policy", ["deferred", "frozen", "auto"])
+@pytest.mark.parametrize(
+    ("policy", "mode"),
+    [("deferred", "backtest"), ("frozen", "backtest"), ("auto", "paper"), ("auto", "live")],
+)
 def test_no_collection_starts_while_a_strategy_handles_an_event(
-    policy: str, churner: Churner
+    policy: str, mode: str, churner: Churner
 ) -> None:
-    trading = quoted_node(policy, churner)
+    trading = quoted_node(policy, churner, mode)
     assert churner.collector_enabled_at_start  # on_start may run long: not paused
     before = collections()
     trading.process_quote(Quote("A.SIM", 10_000, 5, 10_002, 5, 1, 1))
@@ -110,8 +113,11 @@ def test_no_collection_starts_while_a_strategy_handles_an_event(
     trading.stop()
 
 
-def test_python_policy_lets_collections_start_anywhere(churner: Churner) -> None:
-    trading = quoted_node("python", churner)
+@pytest.mark.parametrize(("policy", "mode"), [("python", "paper"), ("auto", "backtest")])
+def test_python_policy_lets_collections_start_anywhere(
+    policy: str, mode: str, churner: Churner
+) -> None:
+    trading = quoted_node(policy, churner, mode)
     trading.process_quote(Quote("A.SIM", 10_000, 5, 10_002, 5, 1, 1))
     assert churner.collections_inside > 0
     trading.stop()

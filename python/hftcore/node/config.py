@@ -73,9 +73,9 @@ class NodeSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     base_currency: str = "USD"
     starting_balances: dict[str, str] = msgspec.field(default_factory=lambda: {"USD": "1000000"})
     gc: GcPolicy = "auto"
-    """Garbage collection while the node runs (:mod:`hftcore.node.heap`): by default no
-    collection starts inside a strategy callback, and paper and live nodes freeze the heap
-    they start with."""
+    """Garbage collection while the node runs (:mod:`hftcore.node.heap`): by default a paper
+    or live node lets no collection start inside a strategy callback and freezes the heap it
+    starts with; a backtest leaves CPython's collector as it is."""
 
 
 ReplayDataType = Literal["bars", "quotes", "trades", "l2_deltas", "l3_messages"]

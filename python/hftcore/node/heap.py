@@ -32,17 +32,26 @@ from hftcore.errors import InvalidValue
 
 GcPolicy = Literal["auto", "python", "deferred", "frozen"]
 """``python``: CPython's collector as it is; ``deferred`` and ``frozen``: see the module docs;
-``auto``: ``frozen`` in paper and live mode, ``deferred`` in backtests."""
+``auto``: ``frozen`` in paper and live mode, where a pause delays orders, ``python`` in
+backtests, where only throughput counts (pausing the collector around every strategy callback
+costs about 4 % of a daily-bar backtest's time)."""
 
 
-def defers_collections(policy: GcPolicy) -> bool:
-    """Whether no collection may start inside a strategy callback under this policy."""
-    return policy != "python"
+def effective_policy(policy: GcPolicy, mode: str) -> GcPolicy:
+    """The policy a node in ``mode`` follows (``auto`` resolved)."""
+    if policy != "auto":
+        return policy
+    return "frozen" if mode in ("paper", "live") else "python"
+
+
+def defers_collections(policy: GcPolicy, mode: str) -> bool:
+    """Whether no collection may start inside a strategy callback."""
+    return effective_policy(policy, mode) != "python"
 
 
 def freezes_heap(policy: GcPolicy, mode: str) -> bool:
-    """Whether a node in ``mode`` with this policy freezes the heap when it starts."""
-    return policy == "frozen" or (policy == "auto" and mode in ("paper", "live"))
+    """Whether the node freezes the heap when it starts."""
+    return effective_policy(policy, mode) == "frozen"
 
 
 class FrozenHeap:

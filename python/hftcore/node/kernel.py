@@ -170,7 +170,7 @@ class TradingNode:
         isolated; with a deferring ``[node] gc`` policy no cyclic collection starts while it
         runs (a collection that comes due starts after it, at the next allocation)."""
         strategy_id = strategy.strategy_id
-        pauses = defers_gc and defers_collections(self.config.node.gc)
+        pauses = defers_gc and defers_collections(self.config.node.gc, self.config.node.mode)
 
         def call(message: Any) -> None:
             if strategy_id in self._failed:

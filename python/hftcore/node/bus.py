@@ -109,7 +109,10 @@ class MessageBus:
     def publish(self, topic: str, message: Any) -> None:
         """Delivers ``message`` to every handler subscribed to ``topic``, synchronously."""
         self.published += 1
-        for handler in self._resolved.get(topic) or self.handlers(topic):
+        handlers = self._resolved.get(topic)
+        if handlers is None:  # an empty tuple is a resolved topic nobody listens to
+            handlers = self.handlers(topic)
+        for handler in handlers:
             handler(message)
 
     def register_endpoint(self, name: str, handler: Callable[[Any], Any]) -> None:

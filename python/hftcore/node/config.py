@@ -25,6 +25,7 @@ from hftcore._core import Instrument
 from hftcore.errors import ConfigError
 from hftcore.model.risk import AccountLimits, InstrumentLimits
 from hftcore.model.risk_controls import RiskControlsConfig
+from hftcore.node.heap import GcPolicy
 from hftcore.venues.bars import BarVenueConfig
 from hftcore.venues.simulated import BookVenueConfig
 
@@ -84,6 +85,10 @@ class NodeSection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     data_dir: str = "hftcore-data"
     base_currency: str = "USD"
     starting_balances: dict[str, str] = msgspec.field(default_factory=lambda: {"USD": "1000000"})
+    gc: GcPolicy = "auto"
+    """Garbage collection while the node runs (:mod:`hftcore.node.heap`): by default a paper
+    or live node lets no collection start inside a strategy callback and freezes the heap it
+    starts with; a backtest leaves CPython's collector as it is."""
 
 
 ReplayDataType = Literal["bars", "quotes", "trades", "l2_deltas", "l3_messages"]

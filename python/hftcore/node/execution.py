@@ -142,9 +142,13 @@ class RiskEngine:
         number = self._order_ids.get(client_order_id)
         if number is None:
             number = self._order_ids[client_order_id] = next(self._numbers)
-        index = self.index(spec.instrument_id)
-        own = self._strategy_gates.get(strategy_id) if strategy_id is not None else None
+        index = self._indices.get(spec.instrument_id)
+        if index is None:
+            index = self.index(spec.instrument_id)
         self.last_denied_by = None
+        if not self._strategy_gates:
+            return self.gate.check_order(number, index, spec.side, price, spec.quantity, ts)
+        own = self._strategy_gates.get(strategy_id) if strategy_id is not None else None
         if own is not None:
             verdict = own.check_order(number, index, spec.side, price, spec.quantity, ts)
             if verdict:
@@ -204,7 +208,7 @@ class RiskEngine:
                 gate.on_price(index, price, ts)
 
 
-_CLOSING = (OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
+_CLOSING = frozenset({OrderCanceled, OrderExpired, OrderRejected, OrderDenied})
 
 
 class ExecutionEngine:
@@ -235,6 +239,8 @@ class ExecutionEngine:
         self._emulator_of_instrument: dict[str, OrderEmulator] = {}
         self._pending: deque[OrderEvent] = deque()
         self._draining = False
+        self._event_topics: dict[str, tuple[str, str]] = {}
+        """Per strategy id, its order and fill event topics (built once, not per event)."""
         self.events_processed = 0
 
     # -- venues --------------------------------------------------------------------------
@@ -307,7 +313,7 @@ class ExecutionEngine:
     def _submit(self, command: SubmitOrder, ts: int) -> None:
         created = self.oms.create(command, ts)
         self._emit(created)
-        if isinstance(created, OrderDenied):
+        if type(created) is OrderDenied:
             return
         if command.order.instrument_id not in self._venue_of_instrument:
             self._emit(
@@ -322,6 +328,12 @@ class ExecutionEngine:
                 )
             )
             return
+        if command.order.order_list_id is None:
+            # Outside any list the contingencies have nothing to hold or follow: the order may
+            # go as soon as its OrderInitialized is processed.
+            self._drain()
+            self._route_submit(command, ts)
+            return
         order = self.oms.order(command.client_order_id)
         if order is None:
             return
@@ -335,7 +347,7 @@ class ExecutionEngine:
         spec = command.order
         name, venue = self.venue_for(spec.instrument_id)
         emulator = self._emulators[name]
-        if order.status is OrderStatus.INITIALIZED and emulator.requires_emulation(spec):
+        if emulator.requires_emulation(spec) and order.status is OrderStatus.INITIALIZED:
             self.apply_actions(emulator.hold(order, ts), ts)
             return
         price = spec.price or spec.trigger_price or self.cache.last_price(spec.instrument_id)
@@ -363,25 +375,30 @@ class ExecutionEngine:
             )
             return
         throttler = self._throttlers.get(name)
-        ready: list[Command] = [command] if throttler is None else throttler.offer(command, ts)
-        self._send(name, venue, ready, ts)
+        if throttler is None:
+            self._send_submit(venue, command, ts)
+        else:
+            self._send(name, venue, throttler.offer(command, ts), ts)
+
+    def _send_submit(self, venue: VenueClient, command: SubmitOrder, ts: int) -> None:
+        """``OrderSubmitted`` is processed (stored, applied, published) before the venue
+        hears of the order."""
+        self._emit(
+            OrderSubmitted(
+                command.strategy_id,
+                command.order.instrument_id,
+                command.client_order_id,
+                ts_event=ts,
+                ts_init=ts,
+            )
+        )
+        self._drain()
+        venue.submit(command.client_order_id, command.order, ts, strategy_id=command.strategy_id)
 
     def _send(self, name: str, venue: VenueClient, commands: list[Command], ts: int) -> None:
         for command in commands:
             if isinstance(command, SubmitOrder):
-                self._emit(
-                    OrderSubmitted(
-                        command.strategy_id,
-                        command.order.instrument_id,
-                        command.client_order_id,
-                        ts_event=ts,
-                        ts_init=ts,
-                    )
-                )
-                self._drain()
-                venue.submit(
-                    command.client_order_id, command.order, ts, strategy_id=command.strategy_id
-                )
+                self._send_submit(venue, command, ts)
             elif isinstance(command, CancelOrder):
                 venue.cancel(command.client_order_id, ts)
             elif isinstance(command, ModifyOrder):
@@ -524,21 +541,21 @@ class ExecutionEngine:
         if self._draining:
             return
         self._draining = True
+        pending = self._pending
+        store = self._store
         try:
-            while self._pending:
-                self._process(self._pending.popleft())
+            while pending:
+                event = pending.popleft()
+                if store is not None and store.append(event).duplicate:
+                    logger.info(
+                        "%s of %s was already stored: not applied again",
+                        type(event).__name__,
+                        getattr(event, "client_order_id", None),
+                    )
+                    continue
+                self.act_on(event)
         finally:
             self._draining = False
-
-    def _process(self, event: OrderEvent) -> None:
-        if self._store is not None and self._store.append(event).duplicate:
-            logger.info(
-                "%s of %s was already stored: not applied again",
-                type(event).__name__,
-                getattr(event, "client_order_id", None),
-            )
-            return
-        self.act_on(event)
 
     def apply_recovered(self, events: list[OrderEvent]) -> None:
         """Acts on events already appended to the store (reconciliation after a restart)."""
@@ -556,16 +573,28 @@ class ExecutionEngine:
         self.events_processed += 1
         if order is None:
             return
-        if isinstance(event, OrderFilled):
+        # Exact types: the OMS applied the event, so it is one of its event types (and a type
+        # test is several times cheaper than isinstance with a Struct type).
+        if type(event) is OrderFilled:
             self.risk.on_fill(event, _money_text(event.commission))
             self.portfolio.apply_fill(event)
-        elif isinstance(event, _CLOSING):
+        elif type(event) in _CLOSING:
             self.risk.on_closed(event.client_order_id)
         ts = event.ts_event
-        follow = self.contingencies.on_event(event, ts)
-        self.bus.publish(f"events.order.{event.strategy_id}", event)
-        if isinstance(event, OrderFilled):
-            self.bus.publish(f"events.fill.{event.strategy_id}", event)
+        # Only members of an OCO/OTO/bracket list have anything to follow.
+        follow = (
+            self.contingencies.on_event(event, ts)
+            if self.contingencies.follows(event.client_order_id)
+            else None
+        )
+        topics = self._event_topics.get(event.strategy_id)
+        if topics is None:
+            strategy_id = event.strategy_id
+            topics = (f"events.order.{strategy_id}", f"events.fill.{strategy_id}")
+            self._event_topics[strategy_id] = topics
+        self.bus.publish(topics[0], event)
+        if type(event) is OrderFilled:
+            self.bus.publish(topics[1], event)
         if follow:
             self.apply_actions(follow, ts)
 

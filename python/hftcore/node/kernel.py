@@ -12,6 +12,7 @@ open orders are handled as its config says (``stop``: left, ``stop_and_cancel``:
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from hftcore.node.cache import Cache
 from hftcore.node.clock import Clock, SimulatedClock
 from hftcore.node.config import NodeConfig
 from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
+from hftcore.node.heap import FROZEN_HEAP, defers_collections, freezes_heap
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
 from hftcore.oms.order import OrderStatus
@@ -97,6 +99,9 @@ class TradingNode:
         self._started = False
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
+        self._holds_frozen_heap = False
+        self._quote_topics: dict[str, str] = {}
+        self._trade_topics: dict[str, str] = {}
 
     # -- assembly ------------------------------------------------------------------------
 
@@ -118,8 +123,13 @@ class TradingNode:
         self.strategies[strategy.strategy_id] = strategy
         self._on_error[strategy.strategy_id] = on_error
         sid = strategy.strategy_id
-        self.bus.subscribe(f"events.order.{sid}", self._guarded(strategy, self._order_event))
-        self.bus.subscribe(f"events.fill.{sid}", self._guarded(strategy, strategy.on_fill))
+        # A callback the strategy leaves as the base class's does nothing: not called per event.
+        if type(strategy).on_order_event is not Strategy.on_order_event:
+            self.bus.subscribe(
+                f"events.order.{sid}", self._guarded(strategy, strategy.on_order_event)
+            )
+        if type(strategy).on_fill is not Strategy.on_fill:
+            self.bus.subscribe(f"events.fill.{sid}", self._guarded(strategy, strategy.on_fill))
         if self._started:
             self._call(strategy, strategy.on_start)
 
@@ -131,36 +141,52 @@ class TradingNode:
         return self._failed.get(strategy_id)
 
     def start(self) -> None:
+        """Starts the strategies; then, as ``[node] gc`` says, freezes the heap
+        (:mod:`hftcore.node.heap`) so that what was built until now is not scanned again."""
         self._started = True
         for strategy in list(self.strategies.values()):
             self._call(strategy, strategy.on_start)
+        if not self._holds_frozen_heap and freezes_heap(self.config.node.gc, self.config.node.mode):
+            FROZEN_HEAP.hold()
+            self._holds_frozen_heap = True
 
     def stop(self) -> None:
         for strategy in list(self.strategies.values()):
             if self.is_running(strategy.strategy_id):
                 self._call(strategy, strategy.on_stop)
         self._started = False
+        if self._holds_frozen_heap:
+            FROZEN_HEAP.release()
+            self._holds_frozen_heap = False
 
     def _call(self, strategy: Strategy, callback: Callable[[], None]) -> None:
-        self._guarded(strategy, lambda _message: callback())(None)
+        # on_start / on_stop may run long (loading, fitting): the collector keeps running.
+        self._guarded(strategy, lambda _message: callback(), defers_gc=False)(None)
 
     # -- strategy isolation --------------------------------------------------------------
 
-    def _order_event(self, event: OrderEvent) -> None:
-        strategy = self.strategies.get(event.strategy_id)
-        if strategy is not None:
-            strategy.on_order_event(event)
-
-    def _guarded(self, strategy: Strategy, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+    def _guarded(
+        self, strategy: Strategy, handler: Callable[[Any], None], *, defers_gc: bool = True
+    ) -> Callable[[Any], None]:
+        """``handler`` as the bus calls it: skipped once the strategy failed, its exception
+        isolated; with a deferring ``[node] gc`` policy no cyclic collection starts while it
+        runs (a collection that comes due starts after it, at the next allocation)."""
         strategy_id = strategy.strategy_id
+        pauses = defers_gc and defers_collections(self.config.node.gc, self.config.node.mode)
 
         def call(message: Any) -> None:
             if strategy_id in self._failed:
                 return
+            paused = pauses and gc.isenabled()  # a collector someone disabled stays disabled
+            if paused:
+                gc.disable()
             try:
                 handler(message)
             except Exception as error:  # isolation is the point: log it and stop the strategy
                 self._fail(strategy, error)
+            finally:
+                if paused:
+                    gc.enable()
 
         return call
 
@@ -192,16 +218,24 @@ class TradingNode:
     def process_quote(self, quote: Quote) -> None:
         # The node's time is when it saw the data (ts_init): a live venue's own stamps
         # (ts_event) can be earlier than data the node saw before.
+        instrument_id = quote.instrument_id
         self.cache.update_quote(quote)
         self.execution.on_price(
-            quote.instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_init
+            instrument_id, quote.bid_price, quote.ask_price, None, quote.ts_init
         )
-        self.bus.publish(f"data.quotes.{quote.instrument_id}", quote)
+        topic = self._quote_topics.get(instrument_id)
+        if topic is None:
+            topic = self._quote_topics[instrument_id] = f"data.quotes.{instrument_id}"
+        self.bus.publish(topic, quote)
 
     def process_trade(self, trade: Trade) -> None:
+        instrument_id = trade.instrument_id
         self.cache.update_trade(trade)
-        self.execution.on_price(trade.instrument_id, None, None, trade.price, trade.ts_init)
-        self.bus.publish(f"data.trades.{trade.instrument_id}", trade)
+        self.execution.on_price(instrument_id, None, None, trade.price, trade.ts_init)
+        topic = self._trade_topics.get(instrument_id)
+        if topic is None:
+            topic = self._trade_topics[instrument_id] = f"data.trades.{instrument_id}"
+        self.bus.publish(topic, trade)
 
     def process_bar(self, bar: Bar) -> None:
         """A closed bar: the venue fills what the bar implies first, then strategies see it."""

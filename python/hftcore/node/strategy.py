@@ -57,6 +57,14 @@ class StrategyContext(Protocol):
 logger = logging.getLogger(__name__)
 
 
+# Read once: a member read off its Enum class costs about 100 ns in Python 3.11, and an order
+# is built on every signal.
+_MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_STOP = OrderType.STOP
+_IOC = TimeInForce.IOC
+
+
 class NoParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A strategy without parameters."""
 
@@ -200,9 +208,9 @@ class Strategy:
         return OrderSpec(
             instrument_id,
             side,
-            OrderType.MARKET,
+            _MARKET,
             quantity,
-            time_in_force=TimeInForce.IOC,
+            time_in_force=_IOC,
             reduce_only=reduce_only,
         )
 
@@ -220,7 +228,7 @@ class Strategy:
         return OrderSpec(
             instrument_id,
             side,
-            OrderType.LIMIT,
+            _LIMIT,
             quantity,
             price=price,
             time_in_force=time_in_force,
@@ -230,7 +238,7 @@ class Strategy:
 
     @staticmethod
     def stop(instrument_id: str, side: int, quantity: int, trigger_price: int) -> OrderSpec:
-        return OrderSpec(instrument_id, side, OrderType.STOP, quantity, trigger_price=trigger_price)
+        return OrderSpec(instrument_id, side, _STOP, quantity, trigger_price=trigger_price)
 
 
 def load_strategy_class(path: str) -> type[Strategy]:

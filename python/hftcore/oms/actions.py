@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hftcore.model.events import Command, OrderEvent
 
 
-@dataclass(frozen=True, slots=True)
-class OmsActions:
+class OmsActions(msgspec.Struct, frozen=True, gc=False):
     """The result of an emulator or contingency step, in the order it must be processed.
 
     ``events`` are local order state changes, not yet applied: apply each to the
@@ -16,6 +15,9 @@ class OmsActions:
     like any other order event. ``commands`` then go on down the execution path (a released
     ``SubmitOrder`` through emulation check, risk gate, throttler and venue; ``CancelOrder``
     and ``ModifyOrder`` through the same routing as a strategy's own requests).
+
+    A Struct, not a dataclass: one is built per submit, and a frozen dataclass costs several
+    times as much to build.
     """
 
     events: tuple[OrderEvent, ...] = ()

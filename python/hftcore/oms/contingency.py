@@ -20,14 +20,17 @@ Orders link through their spec: every order of a list shares ``order_list_id``.
   (``contingency="OCO"``): released on the entry's fill, the first to fill (or to end) cancels
   the other. :func:`make_bracket` builds the three submits.
 
-Register every created order (:meth:`ContingencyManager.register`) before anything of it is
-sent, then pass every order event applied to the ``OrderManager`` to
-:meth:`ContingencyManager.on_event`. Both return :class:`~hftcore.oms.actions.OmsActions`:
-local events for held orders (``OrderUpdated`` of a child's size, ``OrderCanceled`` with
-reason ``"OCO"`` or ``"OTO"``, ``OrderDenied`` of a malformed list member) and the commands to
-issue (``SubmitOrder`` of orders that may go now, ``CancelOrder`` / ``ModifyOrder`` of sent
-ones). Feeding the returned events back through ``on_event`` is safe: nothing is requested
-twice. Children must be submitted after their parent.
+Register every created order of a list (:meth:`ContingencyManager.register`) before anything
+of it is sent (an order outside any list may be registered too, and gets its own submit back,
+but needs nothing from this manager), then pass the order events applied to the
+``OrderManager`` to :meth:`ContingencyManager.on_event` (only those of list members,
+:meth:`ContingencyManager.follows`, can cause anything). Both return
+:class:`~hftcore.oms.actions.OmsActions`: local events for held orders (``OrderUpdated`` of a
+child's size, ``OrderCanceled`` with reason ``"OCO"`` or ``"OTO"``, ``OrderDenied`` of a
+malformed list member) and the commands to issue (``SubmitOrder`` of orders that may go now,
+``CancelOrder`` / ``ModifyOrder`` of sent ones). Feeding the returned events back through
+``on_event`` is safe: nothing is requested twice. Children must be submitted after their
+parent.
 """
 
 from __future__ import annotations
@@ -112,6 +115,11 @@ class ContingencyManager:
         self._children: dict[str, list[str]] = {}
         self._groups: dict[str, _Group] = {}
 
+    def follows(self, client_order_id: str) -> bool:
+        """Whether the order is a member of a list (for any other order :meth:`on_event`
+        has nothing to do)."""
+        return client_order_id in self._links
+
     def is_held(self, client_order_id: str) -> bool:
         """Whether the order is held here (a child waiting for its parent's fill)."""
         link = self._links.get(client_order_id)
@@ -135,19 +143,22 @@ class ContingencyManager:
         whose parent has filled), nothing if it is held, an ``OrderCanceled`` if its list is
         already over, or an ``OrderDenied`` (``UNKNOWN_PARENT_ORDER``,
         ``INVALID_CONTINGENCY``) if it does not fit its list."""
-        if not isinstance(order, Order) or self._orders.order(order.client_order_id) is not order:
+        if not isinstance(order, Order):
+            raise InvalidValue("UNKNOWN_ORDER", "register takes an order of the OrderManager")
+        client_order_id = order.client_order_id
+        if self._orders.order(client_order_id) is not order:
             raise InvalidValue("UNKNOWN_ORDER", "register takes an order of the OrderManager")
         if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
             raise InvalidValue("INVALID_TIMESTAMP", f"ts must be an int >= 0 (ns), got {ts!r}")
-        if order.client_order_id in self._registered:
-            raise InvalidValue("ALREADY_REGISTERED", f"order {order.client_order_id} is registered")
+        if client_order_id in self._registered:
+            raise InvalidValue("ALREADY_REGISTERED", f"order {client_order_id} is registered")
         if order.status is not OrderStatus.INITIALIZED:
             raise InvalidValue(
                 "INVALID_STATE", f"only INITIALIZED orders register, not {order.status.name}"
             )
         spec = order.spec
         if spec.order_list_id is None:
-            self._registered.add(order.client_order_id)
+            self._registered.add(client_order_id)
             return OmsActions(commands=(_submit(order, spec, ts),))
         problem = self._list_problem(order)
         if problem is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
 import pytest
 from hftcore.errors import InvalidValue
 from hftcore.model.data import Bar
@@ -214,8 +213,7 @@ def test_a_recovered_id_submitted_again_is_denied_and_never_sent(tmp_path: Path)
 
 def _bracket(node: TradingNode) -> tuple[str, str, str]:
     """A buy limit at 99.00 (resting on bars above it) with a take-profit at 105.00 and a
-    stop-loss at 95.00 held until it fills. The children are not reduce-only: the paper (bar)
-    venue has no reduce-only orders."""
+    stop-loss at 95.00 (both reduce-only) held until it fills."""
     ids = tuple(node.next_client_order_id("S") for _ in range(3))
     entry, take_profit, stop_loss = ids
     for bracket_submit in make_bracket(
@@ -227,8 +225,7 @@ def _bracket(node: TradingNode) -> tuple[str, str, str]:
         order_list_id="L1",
         ts=node.clock.timestamp_ns(),
     ):
-        order = msgspec.structs.replace(bracket_submit.order, reduce_only=False)
-        node.execute(msgspec.structs.replace(bracket_submit, order=order))
+        node.execute(bracket_submit)
     return entry, take_profit, stop_loss
 
 

@@ -451,6 +451,65 @@ def test_cancel_all_picks_instrument_side_and_strategy() -> None:
     assert venue.open_orders() == []
 
 
+# ----- reduce-only ---------------------------------------------------------------------------
+
+
+def _long(venue: BarVenue, recorder: Recorder, lots: int, strategy: str = "S") -> None:
+    """Buys ``lots`` at market for ``strategy`` on the bar closing at 100."""
+    venue.on_bar(bar(0, 10_000, 10_000, 10_000, 10_000))
+    venue.submit(f"ENTRY-{strategy}", spec(BUY, MARKET, lots), 0, strategy_id=strategy)
+    venue.on_bar(bar(100, 10_000, 10_010, 9_990, 10_000, volume=100_000_000))
+    assert fills(recorder.take()) == [(10_000, lots, "TAKER")]
+
+
+def test_reduce_only_is_refused_when_it_would_open_or_grow_a_position() -> None:
+    venue, recorder = make_venue()
+    _long(venue, recorder, 5)
+    venue.submit("GROW", spec(BUY, LIMIT, 1, price=9_000, reduce_only=True), 100, strategy_id="S")
+    # another strategy's position is not this one's: flat for "T"
+    venue.submit(
+        "OTHER", spec(SELL, LIMIT, 1, price=11_000, reduce_only=True), 100, strategy_id="T"
+    )
+    assert summary(recorder.take()) == [
+        ("OrderRejected", "GROW", "REDUCE_ONLY_WOULD_INCREASE", 100),
+        ("OrderRejected", "OTHER", "REDUCE_ONLY_WOULD_INCREASE", 100),
+    ]
+
+
+def test_reduce_only_is_cut_to_the_position_on_entry_and_never_turns_it() -> None:
+    venue, recorder = make_venue()
+    _long(venue, recorder, 5)
+    venue.submit("EXIT", spec(SELL, MARKET, 8, reduce_only=True), 100, strategy_id="S")
+    assert summary(recorder.take()) == [
+        ("OrderAccepted", "EXIT", 100),
+        ("OrderUpdated", "EXIT", 5, None, None, 100),
+    ]
+    venue.on_bar(bar(200, 10_020, 10_030, 10_010, 10_020))
+    assert fills(recorder.take()) == [(10_020, 5, "TAKER")]
+    assert venue.open_orders() == []
+
+
+def test_a_bracket_exit_filling_cancels_the_other_and_a_partial_exit_shrinks_it() -> None:
+    venue, recorder = make_venue(max_volume_participation=Decimal("0.000003"))  # 3 lots a bar
+    _long(venue, recorder, 5)
+    recorder.take()
+    venue.submit("TAKE", spec(SELL, LIMIT, 5, price=10_100, reduce_only=True), 100, strategy_id="S")
+    venue.submit("STOP", spec(SELL, STOP, 5, trigger=9_900, reduce_only=True), 100, strategy_id="S")
+    recorder.take()
+    venue.on_bar(bar(200, 10_000, 10_150, 9_990, 10_120))  # the take-profit fills 3 of 5
+    assert summary(recorder.take()) == [
+        ("OrderFilled", "TAKE", 10_100, 3, "MAKER", 200),
+        ("OrderUpdated", "STOP", 2, None, 9_900, 200),
+    ]
+    # both would fill on this bar; the take-profit comes first and leaves nothing to stop
+    venue.on_bar(bar(300, 10_120, 10_150, 9_800, 9_850))
+    assert summary(recorder.take()) == [
+        ("OrderFilled", "TAKE", 10_120, 2, "TAKER", 300),  # opened above the limit
+        ("OrderCanceled", "STOP", "REDUCE_ONLY", 300),
+    ]
+    assert venue.open_orders() == []
+
+
 # ----- refusals and bad input --------------------------------------------------------------------
 
 
@@ -463,7 +522,7 @@ def test_cancel_all_picks_instrument_side_and_strategy() -> None:
         (spec(BUY, LIMIT, 1, price=10_000, tif=TimeInForce.GTD, expire_ts=50), "INVALID_EXPIRY"),
         (spec(BUY, LIMIT, 1, price=10_000, post_only=PostOnly.REJECT), "UNSUPPORTED_POST_ONLY"),
         (spec(BUY, LIMIT, 2, price=10_000, display_quantity=1), "UNSUPPORTED_DISPLAY_QUANTITY"),
-        (spec(BUY, LIMIT, 2, price=10_000, reduce_only=True), "UNSUPPORTED_REDUCE_ONLY"),
+        (spec(BUY, LIMIT, 2, price=10_000, reduce_only=True), "REDUCE_ONLY_WOULD_INCREASE"),
         (
             spec(SELL, STOP, 1, trailing_offset=5, trailing_offset_type="TICKS"),
             "UNSUPPORTED_TRAILING_STOP",

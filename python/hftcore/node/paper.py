@@ -116,6 +116,10 @@ class PaperVenue(BarVenue):
                 self._expiring[order.instrument_id][venue_order_id] = working
             restored += 1
         self._venue_ids = itertools.count(next_id)
+        # What its reduce-only orders (bracket exits) reduce: the positions the log's fills made.
+        self._positions = {
+            owner: lots for owner, lots in state.positions.items() if owner[1] in self._listings
+        }
         self._trade_ids = max(
             (_trailing_number(trade_id) for _, trade_id in state.trade_ids), default=0
         )

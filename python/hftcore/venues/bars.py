@@ -19,7 +19,12 @@ does not flatter the strategy (``docs/venues.md`` has the full model):
 * a market-to-limit order fills like a market order; a remainder left by the volume cap rests
   as a limit at that fill's price (``OrderUpdated``);
 * ``max_volume_participation`` caps what our orders of one instrument fill in one bar at
-  ``floor(volume * cap)`` lots, shared in time priority.
+  ``floor(volume * cap)`` lots, shared in time priority;
+* reduce-only orders (bracket exits, for one) reduce the position the venue holds for their
+  strategy, as the matching engine's do: refused (``REDUCE_ONLY_WOULD_INCREASE``) when that
+  position is flat or on the order's side, cut to the position's size on entry and after every
+  fill that shrinks it (``OrderUpdated``), canceled (``REDUCE_ONLY``) when it is flat or has
+  turned; two of them may each cover the whole position.
 
 Time in force: GTC works until filled or canceled; IOC and FOK are evaluated on one bar (IOC
 fills what it can there, FOK all or nothing) and canceled after it; DAY works for the trading
@@ -97,6 +102,11 @@ def _participation_share(value: Decimal) -> Decimal:
         raise ConfigError("INVALID_CONFIG", error.message) from None
 
 
+def _reduces(side: int, position: int) -> bool:
+    """An order on ``side`` makes ``position`` smaller."""
+    return position < 0 if side == BUY else position > 0
+
+
 @dataclass(slots=True)
 class _BarOrder:
     """What the bar venue adds to a working order."""
@@ -135,9 +145,13 @@ class BarVenue(VenueClient):
         self._bar_start: dict[str, int] = {}
         self._now: int | None = None
         self._trade_ids = 0
+        self._positions: dict[tuple[str, str], int] = {}
+        """Net lots per (strategy, instrument) from this venue's fills: what reduce-only
+        orders may reduce."""
         self._capabilities = VenueCapabilities(
             order_types=frozenset(OrderType),
             time_in_force=frozenset(TimeInForce),
+            reduce_only=True,
             market_data=frozenset({"BAR"}),
         )
 
@@ -185,6 +199,8 @@ class BarVenue(VenueClient):
         expiring = self._expiring[instrument_id]
         self._expire_over(expiring, ts, previous, at_expiry=False)
         for state in list(working.values()):
+            if state.order.closed:  # a reduce-only order an earlier fill of this bar ended
+                continue
             if start is not None and state.eligible_from > start:
                 continue
             budget = self._evaluate(state, bar, listing, budget)
@@ -241,7 +257,30 @@ class BarVenue(VenueClient):
             notional = self._listing(spec.instrument_id).notional(order.price, spec.quantity)
             if notional < self._min_notional[spec.instrument_id]:
                 return "NOTIONAL_BELOW_MINIMUM"
+        if spec.reduce_only and not _reduces(order.side, self._position(order)):
+            return "REDUCE_ONLY_WOULD_INCREASE"
         return None
+
+    def _position(self, order: ClientOrder) -> int:
+        return self._positions.get((order.strategy_id, order.instrument_id), 0)
+
+    def _fit_reduce_only(self, state: _BarOrder, ts: int) -> None:
+        """Keeps a working reduce-only order within the position it reduces."""
+        order = state.order
+        position = self._position(order)
+        if not _reduces(order.side, position):
+            self._emit_canceled(order, "REDUCE_ONLY", ts)
+            self._forget_if_closed(state)
+        elif order.quantity - order.filled > abs(position):
+            self._emit_updated(
+                order, order.filled + abs(position), order.price, order.trigger_price, ts
+            )
+
+    def _fit_reduce_only_orders(self, strategy_id: str, instrument_id: str, ts: int) -> None:
+        for state in list(self._working[instrument_id].values()):
+            order = state.order
+            if order.spec.reduce_only and order.strategy_id == strategy_id and not order.closed:
+                self._fit_reduce_only(state, ts)
 
     def _send_submit(self, order: ClientOrder, ts: int) -> None:
         self._now = ts
@@ -250,6 +289,8 @@ class BarVenue(VenueClient):
         if order.spec.time_in_force in (TimeInForce.DAY, TimeInForce.GTD):
             self._expiring[order.instrument_id][order.venue_order_id] = state
         self._emit_accepted(order, ts)
+        if order.spec.reduce_only:
+            self._fit_reduce_only(state, ts)
 
     def _send_modify(
         self,
@@ -295,6 +336,8 @@ class BarVenue(VenueClient):
         state.eligible_from = ts
         if loses_priority:
             working[order.venue_order_id] = working.pop(order.venue_order_id)
+        if order.spec.reduce_only:
+            self._fit_reduce_only(state, ts)
 
     def _send_cancel(self, order: ClientOrder, ts: int) -> None:
         self._now = ts
@@ -375,6 +418,11 @@ class BarVenue(VenueClient):
         )
         state.filled_notional += notional
         self._trade_ids += 1
+        # The position moves before the fill is told: a bracket's exits, released by it, are
+        # checked against the position the fill made.
+        owner = (order.strategy_id, order.instrument_id)
+        position = self._positions.get(owner, 0) + (quantity if order.side == BUY else -quantity)
+        self._positions[owner] = position
         self._emit_filled(
             order,
             trade_id=f"{order.instrument_id}-{self._trade_ids}",
@@ -387,6 +435,7 @@ class BarVenue(VenueClient):
         is_market_to_limit = order.spec.order_type == OrderType.MARKET_TO_LIMIT
         if is_market_to_limit and order.price is None and not order.closed:
             self._emit_updated(order, order.quantity, price, None, bar.ts_event)
+        self._fit_reduce_only_orders(order.strategy_id, order.instrument_id, bar.ts_event)
         return None if budget is None else budget - quantity
 
     def _match(self, order: ClientOrder, bar: Bar) -> tuple[bool, tuple[int, str] | None]:

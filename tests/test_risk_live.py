@@ -631,3 +631,78 @@ def test_correlation_break_alert_is_raised_once_on_the_breaking_day(tmp_path: Pa
         monitor.check_correlations(["SPY"], returns, 0)
     monitor.close()
     store.close()
+
+
+def test_the_daily_correlation_watch_alerts_once_when_a_pair_breaks_its_regime(
+    tmp_path: Path,
+) -> None:
+    watch = {"instruments": [INSTRUMENT, OTHER], "short_window": 10, "long_window": 60}
+    node, store, _, monitor = _node(tmp_path, {"correlation_watch": watch})
+    rng = np.random.default_rng(5)
+    days, regime_change = 140, 100
+    common, noise = rng.standard_normal(days), rng.standard_normal(days)
+    other = np.where(np.arange(days) < regime_change, 0.9 * common + 0.3 * noise, -common)
+    paths = np.cumprod(1 + 0.01 * np.column_stack([common, other]), axis=0) * START_PRICE
+    afternoon = 16 * 3600 * 10**9
+    for day in range(days):
+        ts = day * DAY + afternoon
+        node.advance_to(ts)  # the midnight check of the day before runs here
+        for instrument_id, close in zip((INSTRUMENT, OTHER), paths[day], strict=True):
+            price = round(close)
+            node.process_bar(Bar(instrument_id, "1-DAY", price, price, price, price, 1_000, ts, ts))
+        if any(alert.alert == "CORRELATION_BREAK" for alert in _stored(store, RiskAlert)):
+            break
+    [alert] = [a for a in _stored(store, RiskAlert) if a.alert == "CORRELATION_BREAK"]
+    assert alert.values["pair"] == f"{INSTRUMENT}/{OTHER}"
+    assert float(alert.values["recent"]) < 0 < float(alert.values["baseline"])
+    assert alert.ts_event % DAY == 0  # checked at a midnight, on the closes of the day before
+    # the first break it can see is the day after the regime changed, on that day's closes
+    assert regime_change < alert.ts_event // DAY <= regime_change + 10
+    monitor.close()
+    node.stop()
+    store.close()
+
+
+def test_the_daily_correlation_watch_raises_no_alert_while_the_regime_holds(
+    tmp_path: Path,
+) -> None:
+    watch = {"instruments": [INSTRUMENT, OTHER], "short_window": 10, "long_window": 60}
+    node, store, _, monitor = _node(tmp_path, {"correlation_watch": watch})
+    rng = np.random.default_rng(6)
+    common, noise = rng.standard_normal(120), rng.standard_normal(120)
+    paths = np.cumprod(1 + 0.01 * np.column_stack([common, 0.9 * common + 0.3 * noise]), axis=0)
+    for day, closes in enumerate(paths * START_PRICE):
+        ts = day * DAY + 3600 * 10**9
+        node.advance_to(ts)
+        for instrument_id, close in zip((INSTRUMENT, OTHER), closes, strict=True):
+            price = round(close)
+            node.process_bar(Bar(instrument_id, "1-DAY", price, price, price, price, 1_000, ts, ts))
+    assert [a for a in _stored(store, RiskAlert) if a.alert == "CORRELATION_BREAK"] == []
+    assert len(monitor._closes) == 10 + 60 + 2  # the history is bounded by the windows
+    monitor.close()
+    node.stop()
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("watch", "code", "field"),
+    [
+        ({"instruments": [INSTRUMENT]}, "INVALID_CONFIG", "instruments"),
+        ({"instruments": [INSTRUMENT, INSTRUMENT]}, "INVALID_CONFIG", "instruments"),
+        ({"instruments": [INSTRUMENT, "NOPE.SIM"]}, "UNKNOWN_INSTRUMENT", "NOPE.SIM"),
+        ({"instruments": [INSTRUMENT, OTHER], "short_window": 3}, "INVALID_CONFIG", "short_window"),
+        (
+            {"instruments": [INSTRUMENT, OTHER], "significance": 1.5},
+            "INVALID_CONFIG",
+            "significance",
+        ),
+        ({"instruments": [INSTRUMENT, OTHER], "min_change": 0}, "INVALID_CONFIG", "min_change"),
+    ],
+)
+def test_a_bad_correlation_watch_is_refused_naming_the_field(
+    tmp_path: Path, watch: dict[str, Any], code: str, field: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        _node(tmp_path, {"correlation_watch": watch})
+    assert refused.value.code == code
+    assert field in refused.value.message

@@ -36,6 +36,19 @@ class LossRateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     state: TradingState = TradingState.HALTED
 
 
+class CorrelationWatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Daily correlation-break checks of ``instruments``: at each UTC midnight the monitor
+    takes their last prices as the day's closes and raises ``CORRELATION_BREAK`` for a pair
+    whose correlation of daily returns breaks from its regime on that day
+    (:func:`hftcore.risk.dependence.correlation_breaks` with these windows and levels)."""
+
+    instruments: list[str]
+    short_window: int = 20
+    long_window: int = 250
+    significance: float = 0.001
+    min_change: float = 0.2
+
+
 class ErrorRateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Trip when ``max_errors`` or more venue rejects and disconnects happen within the
     trailing ``window_s`` seconds."""
@@ -78,6 +91,8 @@ class RiskControlsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     error_rate: ErrorRateLimit | None = None
     #: Share of gross exposure in one instrument above which a concentration alert is raised.
     max_concentration: Decimal | None = None
+    #: Daily correlation-break checks (off by default).
+    correlation_watch: CorrelationWatch | None = None
     #: Least time between two P&L updates on the bus (0: on every price and fill).
     pnl_interval_ns: int = 0
     #: Directory a running node polls for kill / reset requests (``hftcore kill``).
@@ -151,6 +166,7 @@ class PnlUpdate(msgspec.Struct, frozen=True, gc=False):
 
 __all__ = [
     "ACCOUNT",
+    "CorrelationWatch",
     "EmailConfig",
     "ErrorRateLimit",
     "LossRateLimit",

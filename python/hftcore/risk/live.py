@@ -53,6 +53,7 @@ from hftcore.model.money import MONEY_UNIT, money_to_decimal
 from hftcore.model.risk import CircuitBreakerTrip, TradingState
 from hftcore.model.risk_controls import (
     ACCOUNT,
+    CorrelationWatch,
     PnlUpdate,
     RiskAlert,
     RiskControlsConfig,
@@ -60,6 +61,7 @@ from hftcore.model.risk_controls import (
     RiskReset,
     RiskTripped,
 )
+from hftcore.node.clock import TimeEvent
 from hftcore.node.config import NodeConfig
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy
@@ -190,8 +192,79 @@ class RiskMonitor:
         self._errors: deque[int] = deque()
         self._concentrated = False
         self._last_pnl_ts: int | None = None
+        self._watch = config.correlation_watch
+        if self._watch is not None:
+            self._check_watch(self._watch)
+        self._closes: deque[list[int]] = deque(
+            maxlen=0
+            if self._watch is None
+            else self._watch.short_window + self._watch.long_window + 2
+        )
+        self._watch_started = False
         node.bus.subscribe("data.>", self._on_data, MONITOR_PRIORITY)
         node.bus.subscribe("events.order.>", self._on_order_event, MONITOR_PRIORITY)
+
+    def _check_watch(self, watch: CorrelationWatch) -> None:
+        field = "risk_controls.correlation_watch"
+        names = watch.instruments
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ConfigError(
+                "INVALID_CONFIG", f"{field}.instruments needs two or more distinct instruments"
+            )
+        known = {instrument.instrument_id for instrument in self.node.cache.instruments()}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(
+                "UNKNOWN_INSTRUMENT", f"{field}.instruments: {', '.join(unknown)} not configured"
+            )
+        for name in ("short_window", "long_window"):
+            value = getattr(watch, name)
+            if not isinstance(value, int) or value < 4:
+                raise ConfigError(
+                    "INVALID_CONFIG", f"{field}.{name} must be an int >= 4 (Fisher z), got {value}"
+                )
+        if not 0 < watch.significance < 1:
+            raise ConfigError("INVALID_CONFIG", f"{field}.significance must be in (0, 1)")
+        if not 0 < watch.min_change <= 2:
+            raise ConfigError("INVALID_CONFIG", f"{field}.min_change must be in (0, 2]")
+
+    def _start_watch(self, ts: int) -> None:
+        """Sets the daily check from the first midnight after the first data (not from the
+        clock's start, which in a backtest may be decades before the data)."""
+        self._watch_started = True
+        midnight = (ts // NS_PER_DAY + 1) * NS_PER_DAY
+        self.node.clock.set_timer(
+            "risk.correlation_watch", NS_PER_DAY, self._on_day_close, start_ns=midnight
+        )
+
+    def _on_day_close(self, event: TimeEvent) -> None:
+        """Takes the instruments' last prices as the closes of the day ending now; once the
+        windows are full, checks the newest day's returns for correlation breaks."""
+        watch = self._watch
+        if watch is None:
+            return
+        prices = self.node.cache.last_prices(watch.instruments)
+        closes = [price for price in prices if price is not None]
+        if len(closes) != len(prices):
+            missing = [
+                name for name, price in zip(watch.instruments, prices, strict=True) if price is None
+            ]
+            logger.warning("correlation watch: no price yet for %s; day skipped", missing)
+            return
+        self._closes.append(closes)
+        if len(self._closes) < watch.short_window + watch.long_window + 2:
+            return
+        levels = np.asarray(self._closes, dtype=np.float64)
+        returns = levels[1:] / levels[:-1] - 1.0
+        self.check_correlations(
+            watch.instruments,
+            returns,
+            event.ts_event,
+            short_window=watch.short_window,
+            long_window=watch.long_window,
+            significance=watch.significance,
+            min_change=watch.min_change,
+        )
 
     def _rearm(self, equity: int) -> None:
         """Measures drawdowns and loss windows afresh from ``equity`` (start, reset)."""
@@ -246,6 +319,8 @@ class RiskMonitor:
 
     def evaluate(self, ts: int) -> None:
         """Checks every control against the node's state now (called on each price and fill)."""
+        if not self._watch_started and self._watch is not None:
+            self._start_watch(ts)
         self._audit_gate_breaker()
         equity = self.node.portfolio.equity()
         day = ts // NS_PER_DAY
@@ -678,7 +753,10 @@ class RiskMonitor:
             )
 
     def close(self) -> None:
-        """Delivers the queued alerts and stops the alert thread."""
+        """Delivers the queued alerts, stops the alert thread and the daily check."""
+        if self._watch_started:
+            self._watch_started = False
+            self.node.clock.cancel_timer("risk.correlation_watch")
         self.dispatcher.close()
 
 

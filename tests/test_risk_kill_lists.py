@@ -19,6 +19,7 @@ from hftcore.model.data import Trade
 from hftcore.model.events import (
     OrderCanceled,
     OrderCancelRejected,
+    OrderDenied,
     OrderEvent,
     OrderModifyRejected,
 )
@@ -281,6 +282,36 @@ def test_kill_with_flatten_closes_the_bracket_position_and_leaves_no_exit_workin
     desk.sweep_exit_levels()
     assert desk.node.portfolio.net_quantity(INSTRUMENT) == 0
     assert desk.node.risk.gate.kill_switch_engaged
+    desk.close()
+
+
+def test_a_repeated_flatten_closes_what_filled_in_flight_after_the_first(
+    tmp_path: Path, engine: MatchingEngine
+) -> None:
+    desk = Desk(tmp_path / "events.sqlite", engine, 1_000 * STEP)
+    entry, take_profit, stop_loss = desk.bracket(10, "L1")
+    desk.trade(SELL, ENTRY, 4)  # long 4, both exits working for 4
+    desk.trade(BUY, ENTRY - 50, 100, rest=True)
+    desk.wire.hold = True
+    desk.trade(SELL, ENTRY, 6)  # the entry's rest fills at the engine, unheard
+    first = desk.monitor.kill(reason="flatten", flatten=True)
+    # The exits' cancels are not confirmed yet: the gate still counts them, so selling the 4
+    # lots on top could leave the account short and the flatten order is refused.
+    (flatten_order,) = [
+        s.event for s in desk.store.events(kinds=[OrderDenied]) if s.event.reason == "REDUCE_ONLY"
+    ]
+    assert first.values["flatten_orders"] == "1"
+    desk.wire.deliver()  # the cancels' answers and the entry's late fill
+    assert desk.status(entry, take_profit, stop_loss) == ["FILLED", "CANCELED", "CANCELED"]
+    assert desk.node.portfolio.net_quantity(INSTRUMENT) == 10
+    assert desk.node.risk.gate.kill_switch_engaged
+    second = desk.monitor.kill(reason="flatten again", flatten=True)
+    assert second.values["flatten_orders"] == "1"
+    assert second.values["still_open"] == "0"
+    assert desk.node.portfolio.net_quantity(INSTRUMENT) == 0
+    assert desk.node.risk.gate.kill_switch_engaged
+    assert desk.ours_in_engine() == []
+    assert flatten_order.client_order_id not in desk.venue.open_orders()
     desk.close()
 
 

@@ -461,11 +461,16 @@ class ExecutionEngine:
             self._emit(canceled)
         venue = self.venue_for(command.instrument_id)[1]
         for answer in self.oms.prepare_cancel_all(command, ts):
+            order = self.oms.order(answer.client_order_id)
+            if order is None or order.is_closed or order.status is OrderStatus.PENDING_CANCEL:
+                # An earlier cancel of this sweep already took it (an OCO sibling canceled by
+                # the list's rule): a second cancel would only come back refused.
+                continue
             self._emit(answer)
+            self._drain()
             if isinstance(answer, OrderCanceled):
                 self._withdraw_queued(command.instrument_id, answer.client_order_id)
-            if isinstance(answer, OrderPendingCancel):
-                self._drain()
+            else:
                 venue.cancel(answer.client_order_id, ts)
 
     def _withdraw_queued(self, instrument_id: str, client_order_id: str) -> None:

@@ -123,7 +123,10 @@ class ContingencyManager:
     def is_held(self, client_order_id: str) -> bool:
         """Whether the order is held here (a child waiting for its parent's fill)."""
         link = self._links.get(client_order_id)
-        return link is not None and link.held and not link.cancel_requested
+        if link is None or not link.held or link.cancel_requested:
+            return False
+        order = self._orders.order(client_order_id)
+        return order is not None and not order.is_closed  # canceled while held (a kill)
 
     def children(self, parent_order_id: str) -> list[str]:
         return list(self._children.get(parent_order_id, ()))
@@ -307,8 +310,8 @@ class ContingencyManager:
         """Brings one list member in line with its parent and its OCO group."""
         order = self._orders.order(link.client_order_id)
         assert order is not None
-        if order.is_closed or link.cancel_requested:
-            return
+        if order.is_closed or link.cancel_requested or order.status is OrderStatus.PENDING_CANCEL:
+            return  # ended or ending: a cancel already on its way (a kill's) is not asked again
         if link.group_id is not None and self._groups[link.group_id].closed:
             self._cancel(link, order, "OCO", ts, step)
             return

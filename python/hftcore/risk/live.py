@@ -589,11 +589,16 @@ class RiskMonitor:
 
     def kill(self, *, reason: str, flatten: bool = False, source: str = "api") -> RiskTripped:
         """Engages the kill switch: cancels every open order on every venue, optionally closes
-        every position with market orders, and blocks every new order until :meth:`reset`."""
+        every position with market orders, and blocks every new order until :meth:`reset`.
+        May be repeated: a later ``flatten`` closes what filled since."""
         node = self.node
         now = node.clock.timestamp_ns()
         if flatten:
-            self._impose(TradingState.REDUCING)  # only reducing orders pass while we flatten
+            # Only reducing orders pass while we flatten; a kill already engaged is lifted for
+            # that time too, so a repeated flatten closes what filled after the first (fills
+            # in flight, or a position the gate would not let shrink while exits still worked).
+            self.gate.reset_kill_switch()
+            self._impose(TradingState.REDUCING)
         else:
             self.gate.engage_kill_switch()
         oms = node.execution.oms

@@ -10,9 +10,11 @@ from hftcore.errors import InvalidValue
 from hftcore.model.data import Bar
 from hftcore.model.events import OrderAccepted, OrderDenied, OrderFilled, OrderSpec, SubmitOrder
 from hftcore.model.orders import OrderType
+from hftcore.model.risk import TradingState
+from hftcore.model.risk_controls import ACCOUNT, RiskTripped
 from hftcore.node.config import NodeConfig, parse_config
 from hftcore.node.kernel import TradingNode
-from hftcore.node.paper import PAPER_VENUE, PaperSummary, PaperVenue, summarize
+from hftcore.node.paper import PAPER_VENUE, PaperSession, PaperSummary, PaperVenue, summarize
 from hftcore.node.strategy import Strategy
 from hftcore.oms.contingency import make_bracket
 from hftcore.store.sqlite import SqliteEventStore
@@ -271,9 +273,9 @@ def test_a_bracket_keeps_its_children_held_across_a_restart(tmp_path: Path) -> N
         assert node.execution.contingencies.held_orders() == frozenset()
 
 
-def test_children_released_but_not_sent_before_a_crash_are_sent_after_it(
-    tmp_path: Path,
-) -> None:
+def _crashed_after_the_entry_fill(tmp_path: Path) -> tuple[Path, str, str, str]:
+    """A log that ends right after a bracket entry's fill was logged: the node died before it
+    sent the children the fill released."""
     with SqliteEventStore(tmp_path / "first.sqlite") as store:
         node, _ = _node(store)
         node.advance_to(DAY)
@@ -287,10 +289,17 @@ def test_children_released_but_not_sent_before_a_crash_are_sent_after_it(
         for stored in logged
         if isinstance(stored.event, OrderFilled) and stored.event.client_order_id == entry
     )
-    # The node died right after logging the entry's fill: nothing of the children was sent.
-    with SqliteEventStore(tmp_path / "crashed.sqlite") as store:
+    crashed = tmp_path / "crashed.sqlite"
+    with SqliteEventStore(crashed) as store:
         store.append_many([stored.event for stored in logged if stored.seq <= fill_seq])
-    with SqliteEventStore(tmp_path / "crashed.sqlite") as store:
+    return crashed, entry, take_profit, stop_loss
+
+
+def test_children_released_but_not_sent_before_a_crash_are_sent_after_it(
+    tmp_path: Path,
+) -> None:
+    crashed, entry, take_profit, stop_loss = _crashed_after_the_entry_fill(tmp_path)
+    with SqliteEventStore(crashed) as store:
         assert _kinds(store, take_profit) == ["SubmitOrder", "OrderInitialized"]
         node, venue = _recover(store)
         assert _statuses(node, entry, take_profit) == ["FILLED", "ACCEPTED"]
@@ -300,3 +309,51 @@ def test_children_released_but_not_sent_before_a_crash_are_sent_after_it(
             kinds = _kinds(store, child)
             assert kinds.count("OrderSubmitted") == 1
             assert kinds.count("OrderCanceled") == 0
+
+
+def test_a_kill_switch_in_the_log_holds_back_the_children_a_restart_would_send(
+    tmp_path: Path,
+) -> None:
+    crashed, entry, take_profit, stop_loss = _crashed_after_the_entry_fill(tmp_path)
+    with SqliteEventStore(crashed) as store:
+        store.append(
+            RiskTripped(
+                ACCOUNT, ACCOUNT, 1, "KILL_SWITCH", TradingState.HALTED, "desk", {}, "cli", 1, 1
+            )
+        )
+    config = parse_config(
+        {
+            "node": {"mode": "paper", "data_dir": str(tmp_path / "data")},
+            "instruments": [
+                {
+                    "instrument_id": INSTRUMENT,
+                    "tick_size": "0.01",
+                    "price_precision": 2,
+                    "lot_size": "1",
+                    "size_precision": 0,
+                }
+            ],
+            "strategies": [
+                {
+                    "strategy_id": "PC",
+                    "path": f"{Path(__file__).with_name('paper_strategy.py')}:PlaceAndCancel",
+                    "params": {"instrument_id": INSTRUMENT, "interval_ms": 30},
+                }
+            ],
+        },
+        environ={},
+    )
+    session = PaperSession(config, [], store_path=crashed)
+    try:
+        session.recover()
+        assert session.risk_monitor.killed
+        assert session.venue.open_orders() == []
+        for child in (take_profit, stop_loss):
+            assert "OrderSubmitted" not in _kinds(session.store, child)  # type: ignore[arg-type]
+            assert not session.node.execution.oms.order(child).is_open  # type: ignore[union-attr]
+        # the gate's kill switch, restored from the log, denies the first; OCO ends the other
+        assert _kinds(session.store, take_profit)[-1] == "OrderDenied"  # type: ignore[arg-type]
+        assert _kinds(session.store, stop_loss)[-1] == "OrderCanceled"  # type: ignore[arg-type]
+        assert _statuses(session.node, entry) == ["FILLED"]
+    finally:
+        session.close()

@@ -494,6 +494,9 @@ class ExecutionEngine:
                 self._modify(command, ts)
             else:
                 self._cancel_all(command, ts)
+            # What a command brought (a denial, say) is applied before the next one, as after
+            # any command: an OCO sibling of a denied order is canceled, not sent.
+            self._drain()
 
     # -- time and prices -----------------------------------------------------------------
 

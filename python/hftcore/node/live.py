@@ -332,8 +332,9 @@ class LiveSession:
         venues' clients back the orders they work. Call it before :meth:`run`."""
         state = self.node.rebuild_from(self.store)
         restored = self._restore_working_orders() if self.mode == "live" else 0
-        recovery = self.node.reconcile_venues(self.store, state)
+        # The log's trips and kill switch hold before reconciliation may send anything.
         self.risk_monitor.restore(self.store)
+        recovery = self.node.reconcile_venues(self.store, state)
         logger.info(
             "recovered %d events, %d orders (%d working at live venues), %d abandoned submits, "
             "%d orders the venues no longer have",

@@ -256,8 +256,10 @@ class PaperSession:
             self.store.put_meta(RESTARTS_KEY, [*restarts, resumed_at])
         state = self.node.rebuild_from(self.store)
         restored = self.venue.restore(self.node.execution.oms, state)
-        recovery = self.node.reconcile_venues(self.store, state)
+        # The log's trips and kill switch hold before reconciliation may send anything (children
+        # released but never sent before the stop).
         self.risk_monitor.restore(self.store)
+        recovery = self.node.reconcile_venues(self.store, state)
         logger.info(
             "recovered %d events, %d orders (%d working at the venue), %d abandoned submits",
             state.event_count,

@@ -51,17 +51,55 @@ struct WireDepthUpdate<'a> {
     asks: Vec<WireLevel<'a>>,
 }
 
+/// How Binance starts a combined-stream frame: `{"stream":"<name>","data":{...}}`.
+const STREAM_PREFIX: &[u8] = br#"{"stream":""#;
+const DATA_KEY: &[u8] = br#","data":"#;
+
+fn malformed(error: serde_json::Error) -> MalformedFrame {
+    MalformedFrame {
+        message: "Binance depth update",
+        detail: error.to_string(),
+    }
+}
+
+/// The update of a frame laid out as Binance writes it, parsed from its `data` object on (the
+/// envelope is a fifth of the frame's bytes); None when the frame has another layout.
+fn data_of_binance_layout(frame: &[u8]) -> Option<Result<WireDepthUpdate<'_>, MalformedFrame>> {
+    let name = frame.strip_prefix(STREAM_PREFIX)?;
+    // A stream name has no quote or backslash, so its end is the first quote.
+    let name_end = name.iter().position(|&byte| byte == b'"')?;
+    if name[..name_end].contains(&b'\\') {
+        return None;
+    }
+    let data = name[name_end + 1..].strip_prefix(DATA_KEY)?;
+    let mut updates = serde_json::Deserializer::from_slice(data).into_iter::<WireDepthUpdate>();
+    let update = match updates.next()? {
+        Ok(update) => update,
+        Err(error) => return Some(Err(malformed(error))),
+    };
+    let rest = &data[updates.byte_offset()..];
+    if rest.trim_ascii() != b"}" {
+        return Some(Err(MalformedFrame {
+            message: "Binance depth update",
+            detail: "the frame does not end after its data".to_string(),
+        }));
+    }
+    Some(Ok(update))
+}
+
 /// Decodes a combined-stream depth frame; fields Binance adds later are ignored.
 pub fn decode_depth_update(
     frame: &[u8],
     spec: &InstrumentSpec,
 ) -> Result<DepthUpdate, MalformedFrame> {
-    let wire: CombinedFrame<'_> =
-        serde_json::from_slice(frame).map_err(|error| MalformedFrame {
-            message: "Binance depth update",
-            detail: error.to_string(),
-        })?;
-    let update = wire.data;
+    let update = match data_of_binance_layout(frame) {
+        Some(update) => update?,
+        None => {
+            serde_json::from_slice::<CombinedFrame<'_>>(frame)
+                .map_err(malformed)?
+                .data
+        }
+    };
     Ok(DepthUpdate {
         event_time_ms: update.event_time_ms,
         first_update_id: update.first_update_id,
@@ -151,6 +189,30 @@ mod tests {
         ] {
             let error = decode_depth_update(text.as_bytes(), &spec()).expect_err(text);
             assert_eq!(error.message, "Binance depth update");
+        }
+    }
+
+    #[test]
+    fn any_layout_of_the_envelope_decodes_alike_and_nothing_may_follow_it() {
+        let binance = frame(r#"[["24000.01","1"]]"#, "[]");
+        let expected = decode_depth_update(binance.as_bytes(), &spec()).expect("decodes");
+        let data_first = format!(
+            r#"{{ "data" : {} , "stream" : "btcusdt@depth"}}"#,
+            &binance[39..binance.len() - 1]
+        );
+        let update = decode_depth_update(data_first.as_bytes(), &spec()).expect("decodes");
+        assert_eq!(update, expected);
+        let spaced = format!("{} \n", &binance[..binance.len() - 1]) + "}\n";
+        assert_eq!(
+            decode_depth_update(spaced.as_bytes(), &spec()).expect("decodes"),
+            expected
+        );
+        for trailing in ["}}", ",\"x\":1}", "} {}", ""] {
+            let text = format!("{}{trailing}", &binance[..binance.len() - 1]);
+            assert!(
+                decode_depth_update(text.as_bytes(), &spec()).is_err(),
+                "{text}"
+            );
         }
     }
 

@@ -3,6 +3,7 @@ callback; a paper or live node freezes the heap while it runs, several nodes sha
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from hftcore.errors import ConfigError, InvalidValue
 from hftcore.model.data import Quote
 from hftcore.node import kernel
 from hftcore.node.config import parse_config
-from hftcore.node.heap import FrozenHeap
+from hftcore.node.heap import DeferringNodes, FrozenHeap
 from hftcore.node.kernel import TradingNode
 from hftcore.node.strategy import Strategy
-from hftcore.venues import MatchingVenue
+from hftcore.venues import MatchingVenue, live
+from hftcore.venues.live import Frame, ReconnectPolicy, WebSocketSession
 
 from tests.execution_helpers import instrument_config
 
@@ -31,6 +33,15 @@ def fresh_heap(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrozenHeap]:
     monkeypatch.setattr(kernel, "FROZEN_HEAP", heap)
     yield heap
     gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def deferring_nodes(monkeypatch: pytest.MonkeyPatch) -> DeferringNodes:
+    """A count of deferring nodes no node of another test holds, seen by nodes and feeds."""
+    nodes = DeferringNodes()
+    monkeypatch.setattr(kernel, "DEFERRING_NODES", nodes)
+    monkeypatch.setattr(live, "DEFERRING_NODES", nodes)
+    return nodes
 
 
 def node(**section: Any) -> TradingNode:
@@ -183,10 +194,64 @@ def test_nodes_share_the_frozen_heap_until_the_last_stops() -> None:
     assert gc.get_freeze_count() == 0
 
 
-def test_bad_policy_names_the_field_and_a_release_needs_a_hold(fresh_heap: FrozenHeap) -> None:
+def test_bad_policy_names_the_field_and_a_release_needs_a_hold(
+    fresh_heap: FrozenHeap, deferring_nodes: DeferringNodes
+) -> None:
     with pytest.raises(ConfigError) as error:
         parse_config({"node": {"gc": "off"}}, environ={})
     assert "node.gc" in error.value.message
     with pytest.raises(InvalidValue) as unheld:
         fresh_heap.release()
     assert unheld.value.code == "HEAP_NOT_HELD"
+    with pytest.raises(InvalidValue) as undeferred:
+        deferring_nodes.release()
+    assert undeferred.value.code == "DEFERRAL_NOT_HELD"
+
+
+class OneFrameFeed(WebSocketSession):
+    """Notes whether the collector could run while it handled its one frame."""
+
+    def __init__(self) -> None:
+        super().__init__("one frame", ReconnectPolicy(), idle_timeout_s=None)
+        self.collector_enabled: list[bool] = []
+
+    async def url(self) -> str:
+        return "ws://unused"
+
+    async def on_connected(self) -> None:
+        return None
+
+    async def on_disconnected(self) -> None:
+        return None
+
+    def on_frame(self, frame: Frame, ts_init: int) -> None:
+        self.collector_enabled.append(gc.isenabled())
+        self._stop.set()
+
+
+class OneFrameConnection:
+    async def recv(self, decode: bool | None = None) -> bytes:
+        return b"{}"
+
+
+def _collector_during_a_frame() -> tuple[bool, bool]:
+    """Whether the collector was on while a feed handled a frame, and after it."""
+    feed = OneFrameFeed()
+    asyncio.run(feed._receive(OneFrameConnection()))  # type: ignore[arg-type]
+    return feed.collector_enabled[0], gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("mode", "deferred"), [("live", True), ("paper", True), ("backtest", False)]
+)
+def test_live_feeds_handle_each_frame_without_collections_while_a_deferring_node_runs(
+    deferring_nodes: DeferringNodes, mode: str, deferred: bool
+) -> None:
+    assert _collector_during_a_frame() == (True, True)  # no node running
+    trading = node(mode=mode)
+    trading.start()
+    assert bool(deferring_nodes) is deferred
+    assert _collector_during_a_frame() == (not deferred, True)
+    trading.stop()
+    assert not deferring_nodes
+    assert _collector_during_a_frame() == (True, True)

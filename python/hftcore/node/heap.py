@@ -76,3 +76,27 @@ class FrozenHeap:
 
 
 FROZEN_HEAP = FrozenHeap()
+
+
+class DeferringNodes:
+    """How many running nodes defer collections (the collector is process-wide, so is this).
+    While one runs, a live feed handles each frame, from decode through the book and the
+    strategies to the orders it sends, with the collector paused: no collection starts between
+    a tick's arrival and its order's departure, not only inside the strategy callback."""
+
+    def __init__(self) -> None:
+        self._holders = 0
+
+    def hold(self) -> None:
+        self._holders += 1
+
+    def release(self) -> None:
+        if self._holders == 0:
+            raise InvalidValue("DEFERRAL_NOT_HELD", "release without a matching hold")
+        self._holders -= 1
+
+    def __bool__(self) -> bool:
+        return self._holders > 0
+
+
+DEFERRING_NODES = DeferringNodes()

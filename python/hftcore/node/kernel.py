@@ -39,7 +39,12 @@ from hftcore.node.cache import Cache
 from hftcore.node.clock import Clock, SimulatedClock
 from hftcore.node.config import NodeConfig
 from hftcore.node.execution import EventSink, ExecutionEngine, RiskEngine
-from hftcore.node.heap import FROZEN_HEAP, defers_collections, freezes_heap
+from hftcore.node.heap import (
+    DEFERRING_NODES,
+    FROZEN_HEAP,
+    defers_collections,
+    freezes_heap,
+)
 from hftcore.node.portfolio import Portfolio
 from hftcore.node.strategy import Strategy
 from hftcore.oms.order import OrderStatus
@@ -100,6 +105,7 @@ class TradingNode:
         self._used_client_order_ids: set[str] = set()
         self._abandoned: tuple[str, ...] = ()
         self._holds_frozen_heap = False
+        self._holds_deferral = False
         self._quote_topics: dict[str, str] = {}
         self._trade_topics: dict[str, str] = {}
 
@@ -149,6 +155,11 @@ class TradingNode:
         if not self._holds_frozen_heap and freezes_heap(self.config.node.gc, self.config.node.mode):
             FROZEN_HEAP.hold()
             self._holds_frozen_heap = True
+        if not self._holds_deferral and defers_collections(
+            self.config.node.gc, self.config.node.mode
+        ):
+            DEFERRING_NODES.hold()
+            self._holds_deferral = True
 
     def stop(self) -> None:
         for strategy in list(self.strategies.values()):
@@ -158,6 +169,9 @@ class TradingNode:
         if self._holds_frozen_heap:
             FROZEN_HEAP.release()
             self._holds_frozen_heap = False
+        if self._holds_deferral:
+            DEFERRING_NODES.release()
+            self._holds_deferral = False
 
     def _call(self, strategy: Strategy, callback: Callable[[], None]) -> None:
         # on_start / on_stop may run long (loading, fitting): the collector keeps running.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import random
@@ -25,6 +26,7 @@ import msgspec
 from hftcore._core import Instrument, OrderBookL2
 from hftcore.errors import ConfigError, HftcoreError, InvalidValue
 from hftcore.model.data import BookDelta, Quote, Trade
+from hftcore.node.heap import DEFERRING_NODES
 from hftcore.venues.assembly import Mode, node_listings
 from hftcore.venues.base import ClientOrder, EventSink, VenueClient
 from hftcore.venues.simulated import BookVenueConfig, SimulatedBookVenue
@@ -594,7 +596,14 @@ class WebSocketSession(ABC):
                 frame = await connection.recv(decode=False)
                 self._last_frame_at = loop.time()
                 self.counters.frames += 1
-                self.on_frame(frame, self.clock_ns())
+                if DEFERRING_NODES and gc.isenabled():
+                    gc.disable()  # see DeferringNodes: no collection inside a tick's path
+                    try:
+                        self.on_frame(frame, self.clock_ns())
+                    finally:
+                        gc.enable()
+                else:
+                    self.on_frame(frame, self.clock_ns())
         finally:
             if watchdog is not None:
                 watchdog.cancel()

@@ -63,7 +63,8 @@ fn malformed(error: serde_json::Error) -> MalformedFrame {
 }
 
 /// The update of a frame laid out as Binance writes it, parsed from its `data` object on (the
-/// envelope is a fifth of the frame's bytes); None when the frame has another layout.
+/// envelope is a fifth of the frame's bytes); None when the frame has another layout, which
+/// the general parse then reads (or refuses).
 fn data_of_binance_layout(frame: &[u8]) -> Option<Result<WireDepthUpdate<'_>, MalformedFrame>> {
     let name = frame.strip_prefix(STREAM_PREFIX)?;
     // A stream name has no quote or backslash, so its end is the first quote.
@@ -77,14 +78,10 @@ fn data_of_binance_layout(frame: &[u8]) -> Option<Result<WireDepthUpdate<'_>, Ma
         Ok(update) => update,
         Err(error) => return Some(Err(malformed(error))),
     };
-    let rest = &data[updates.byte_offset()..];
-    if rest.trim_ascii() != b"}" {
-        return Some(Err(MalformedFrame {
-            message: "Binance depth update",
-            detail: "the frame does not end after its data".to_string(),
-        }));
-    }
-    Some(Ok(update))
+    // Anything but the envelope's end after the data (a field Binance adds later, garbage)
+    // is for the general parse to read or refuse.
+    let ends_after_data = data[updates.byte_offset()..].trim_ascii() == b"}";
+    ends_after_data.then_some(Ok(update))
 }
 
 /// Decodes a combined-stream depth frame; fields Binance adds later are ignored.
@@ -193,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn any_layout_of_the_envelope_decodes_alike_and_nothing_may_follow_it() {
+    fn any_layout_of_the_envelope_decodes_alike_and_garbage_after_it_is_refused() {
         let binance = frame(r#"[["24000.01","1"]]"#, "[]");
         let expected = decode_depth_update(binance.as_bytes(), &spec()).expect("decodes");
         let data_first = format!(
@@ -207,7 +204,12 @@ mod tests {
             decode_depth_update(spaced.as_bytes(), &spec()).expect("decodes"),
             expected
         );
-        for trailing in ["}}", ",\"x\":1}", "} {}", ""] {
+        let later_field = format!("{},\"x\":1}}", &binance[..binance.len() - 1]);
+        assert_eq!(
+            decode_depth_update(later_field.as_bytes(), &spec()).expect("decodes"),
+            expected
+        );
+        for trailing in ["}}", "} {}", ""] {
             let text = format!("{}{trailing}", &binance[..binance.len() - 1]);
             assert!(
                 decode_depth_update(text.as_bytes(), &spec()).is_err(),

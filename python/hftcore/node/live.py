@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from hftcore.model.events import OrderFilled
 from hftcore.node.clock import LiveClock
 from hftcore.node.config import NodeConfig, VenueConfig
 from hftcore.node.kernel import Recovery, TradingNode
-from hftcore.node.paper import AT_VENUE, new_event_loop, summarize
+from hftcore.node.paper import AT_VENUE, run_session, summarize
 from hftcore.node.strategy import load_strategy_class
 from hftcore.oms.order import OrderStatus
 from hftcore.store import DEFAULT_SQLITE_FILENAME, EventStore, SqliteEventStore, open_event_store
@@ -497,36 +496,8 @@ def run_live(
     duration_s: float | None = None,
     summary_path: Path | None = None,
 ) -> LiveSummary:
-    """Recovers the session and runs it on a fresh event loop until SIGINT, SIGTERM or
-    ``duration_s`` (SIGUSR1 and requests in the control directory reach the kill switch);
-    returns its final summary (also written to ``summary_path`` as JSON when given). The
-    session is closed at the end."""
-    loop = new_event_loop()
-    try:
-        stop = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, stop.set)
-        session.risk_monitor.install_signal_handler(loop)
-
-        async def main() -> None:
-            session.recover()
-            controls = asyncio.create_task(session.risk_monitor.watch_controls())
-            try:
-                await session.run(duration_s=duration_s, stop=stop)
-            finally:
-                controls.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await controls
-
-        loop.run_until_complete(main())
-        summary = session.summary()
-        if summary_path is not None:
-            summary_path.write_bytes(summary.to_json())
-        return summary
-    finally:
-        loop.close()
-        session.close()
+    """:func:`~hftcore.node.paper.run_session` of a live session."""
+    return run_session(session, duration_s=duration_s, summary_path=summary_path)
 
 
 __all__ = [

@@ -28,9 +28,10 @@ import importlib
 import itertools
 import logging
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
 
@@ -48,6 +49,9 @@ from hftcore.store.recovery import RecoveredState
 from hftcore.store.sqlite import DEFAULT_SQLITE_FILENAME, SqliteEventStore
 from hftcore.venues.bars import BarVenue, _BarOrder
 from hftcore.venues.base import ClientOrder
+
+if TYPE_CHECKING:
+    from hftcore.risk.live import RiskMonitor
 
 logger = logging.getLogger(__name__)
 
@@ -329,30 +333,55 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def run_paper(
-    session: PaperSession,
+class _Summary(Protocol):
+    def to_json(self) -> bytes: ...
+
+
+SummaryT = TypeVar("SummaryT", bound=_Summary)
+SummaryT_co = TypeVar("SummaryT_co", bound=_Summary, covariant=True)
+
+
+class RunnableSession(Protocol[SummaryT_co]):
+    """What :func:`run_session` runs: a paper or a live session."""
+
+    @property
+    def risk_monitor(self) -> RiskMonitor: ...
+
+    def recover(self) -> Recovery: ...
+
+    async def run(
+        self, *, duration_s: float | None = None, stop: asyncio.Event | None = None
+    ) -> object: ...
+
+    def summary(self) -> SummaryT_co: ...
+
+    def close(self) -> None: ...
+
+
+def run_session(
+    session: RunnableSession[SummaryT],
     *,
     duration_s: float | None = None,
     summary_path: Path | None = None,
-    recovered_path: Path | None = None,
-) -> PaperSummary:
-    """Recovers the session, runs it on a fresh event loop (SIGINT/SIGTERM stop it cleanly;
-    SIGUSR1 and requests in the control directory reach the kill switch) and returns its final
-    summary (also written to ``summary_path`` as JSON when given; the state right after
-    recovery goes to ``recovered_path``)."""
+    after_recovery: Callable[[], None] | None = None,
+) -> SummaryT:
+    """Recovers the session (then calls ``after_recovery``), runs it on a fresh event loop
+    until it ends, ``duration_s`` passes or SIGINT/SIGTERM stop it cleanly (SIGUSR1 and
+    requests in the control directory reach the kill switch), and returns its final summary
+    (also written to ``summary_path`` as JSON when given). The session is closed at the end."""
     loop = new_event_loop()
     try:
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
+            # Not on every platform or thread: then only --duration (or the data) ends a run.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-
         session.risk_monitor.install_signal_handler(loop)
 
         async def main() -> None:
             session.recover()
-            if recovered_path is not None:
-                recovered_path.write_bytes(session.summary().to_json())
+            if after_recovery is not None:
+                after_recovery()
             controls = asyncio.create_task(session.risk_monitor.watch_controls())
             try:
                 await session.run(duration_s=duration_s, stop=stop)
@@ -371,6 +400,25 @@ def run_paper(
         session.close()
 
 
+def run_paper(
+    session: PaperSession,
+    *,
+    duration_s: float | None = None,
+    summary_path: Path | None = None,
+    recovered_path: Path | None = None,
+) -> PaperSummary:
+    """:func:`run_session` of a paper session; the state right after recovery goes to
+    ``recovered_path`` as JSON when given."""
+
+    def note_recovered() -> None:
+        if recovered_path is not None:
+            recovered_path.write_bytes(session.summary().to_json())
+
+    return run_session(
+        session, duration_s=duration_s, summary_path=summary_path, after_recovery=note_recovered
+    )
+
+
 __all__ = [
     "AT_VENUE",
     "BAR_STAMP_PREFIX",
@@ -384,5 +432,6 @@ __all__ = [
     "load_paper_bars",
     "new_event_loop",
     "run_paper",
+    "run_session",
     "summarize",
 ]
